@@ -1,0 +1,84 @@
+"""The decision: answer, clarify, hand off or decline, as a value (no side effects).
+
+Inputs are what understanding produced (intent, scored articles); outputs say what to do
+and why. Wording and the ticket are added by the service.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.types import OUT_OF_SCOPE, Action, Hit, Intent
+
+_HUMAN_PATTERNS = [
+    r"转人工", r"人工客服", r"人工服务", r"人工坐席", r"真人客服", r"找真人", r"要人工", r"接人工",
+    r"转接客服", r"转客服", r"找个人", r"活人",
+    r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real\s+|live\s+)?"
+    r"(human|person|agent|someone|somebody|representative|rep|staff|people)\b",
+    r"\b(real|live|human)\s+(person|agent|support|human|operator)\b",
+    r"\bhuman\s+(please|pls|plz)\b", r"\b(get|give|connect)\s+me\s+(to\s+)?(a|an)\s+"
+    r"(human|person|agent|representative)\b",
+    r"\bcustomer\s+service\s+(representative|agent|rep)\b",
+    r"\bnot\s+(a|another)\s+bot\b", r"\bstop\s+(the\s+)?bot\b",
+]
+_HUMAN_RE = re.compile("|".join(_HUMAN_PATTERNS), re.IGNORECASE)
+#: A whole message that is only one of these words asks for a person.
+_HUMAN_ALONE = re.compile(
+    r"^\s*(agent|human|operator|representative|人工|客服|真人)(\s*(please|pls|plz|now|!)*)?[\s!.。!?？]*$",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float
+    clarify: float
+    margin: float
+    decline: float
+    clarify_max: int = 3
+    clarify_spread: float = 0.15
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    article_id: str | None
+    candidates: tuple[Hit, ...]
+    confidence: float
+    reason: str
+    handoff: bool = False  # answer first, then also route to a person
+
+
+def wants_human(text: str) -> bool:
+    """True when the message asks for a person, in either language."""
+    return bool(_HUMAN_RE.search(text) or _HUMAN_ALONE.match(text))
+
+
+def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
+           article_handoff: dict[str, bool] | None = None) -> Decision:
+    """Pick the action for one message from its intent and scored articles."""
+    top = hits[0] if hits else None
+    second = hits[1] if len(hits) > 1 else None
+    confidence = top.score if top else 0.0
+    shortlist = tuple(hits[: th.clarify_max])
+    if wants_human(text):
+        return Decision("handoff", None, shortlist, confidence, "user asked for a person")
+    out_of_scope = intent.category == OUT_OF_SCOPE or intent.out_of_scope >= th.decline
+    if out_of_scope and (top is None or top.score < th.answer):
+        return Decision("decline", None, (), confidence, "out of scope")
+    if top is None:
+        return Decision("handoff", None, (), confidence, "nothing in the knowledge base matched")
+    gap = top.score - second.score if second else 1.0
+    if top.score >= th.answer and gap >= th.margin:
+        needs_person = bool((article_handoff or {}).get(top.id))
+        action: Action = "handoff" if needs_person else "answer"
+        reason = "article routes to a person" if needs_person else "confident match"
+        return Decision(action, top.id, shortlist, confidence, reason, handoff=needs_person)
+    if top.score >= th.clarify:
+        close = [h for h in hits[: th.clarify_max] if h.score >= top.score - th.clarify_spread]
+        if len(close) < 2:
+            close = list(hits[:2])
+        if len(close) >= 2:
+            return Decision("clarify", None, tuple(close), confidence, "several articles fit")
+        return Decision("answer", top.id, shortlist, confidence, "only candidate")
+    return Decision("handoff", None, shortlist, confidence, "low confidence")

@@ -1,0 +1,187 @@
+"""Building an index from the KB: validate, embed (reusing unchanged vectors), train the
+intent classifier, write and publish atomically. The editors' script and the CLI call this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from assistant import index as ix
+from assistant.embedding import Embedder
+from assistant.errors import IndexLoadError
+from assistant.intent import IntentClassifier
+from assistant.kb import content_hash, load_kb
+from assistant.types import OUT_OF_SCOPE, Article, KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+CACHE_FILE = "embeddings.npz"
+
+
+@dataclass(frozen=True)
+class Changes:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: ix.Manifest
+    changes: Changes
+    path: Path
+    embedded: int
+    reused: int
+
+
+def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
+    """Why the index must be rebuilt, or None when it matches the KB and the model."""
+    try:
+        manifest = ix.read_manifest(index_dir)
+    except IndexLoadError as exc:
+        return str(exc)
+    if manifest is None:
+        return "no index yet"
+    if manifest.format != ix.FORMAT_VERSION:
+        return "index format changed"
+    if manifest.model != model:
+        return f"model changed ({manifest.model} -> {model})"
+    if manifest.kb_hash != content_hash(kb_dir):
+        return "knowledge base changed"
+    return None
+
+
+def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
+                progress: Progress | None = None, intent_dense_weight: float = 0.5) -> BuildResult:
+    """Validate `kb_dir` and publish a new index under `out_dir`.
+
+    Raises KBValidationError before touching `out_dir` when the KB has errors; any failure
+    after that discards the staging folder, so the previous index keeps serving.
+    """
+    started = time.perf_counter()
+    kb = load_kb(kb_dir)
+    kb_hash = content_hash(kb_dir)
+    entries = _entries(kb.articles)
+    previous = _previous(out_dir, model_name)
+    texts = [e.text for e in entries] + list(kb.out_of_scope)
+    vectors, embedded = _embed(texts, embedder, previous.cache if previous else {}, progress)
+    entry_vecs = vectors[: len(entries)]
+    stage = ix.new_staging_dir(out_dir)
+    try:
+        labels = [_category(kb, e.article_id, e.lang) for e in entries] + \
+            [OUT_OF_SCOPE] * len(kb.out_of_scope)
+        if progress:
+            progress("training intent classifier", 0, 1)
+        classifier = IntentClassifier(dense_weight=intent_dense_weight).fit(texts, labels, vectors)
+        classifier.save(stage)
+        keys = np.array([_key(t) for t in texts])
+        np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
+        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
+        manifest = ix.Manifest(
+            version=version, model=model_name, dimension=int(vectors.shape[1]), kb_hash=kb_hash,
+            articles=len(kb.articles), article_ids=len(kb.ids()), vectors=len(entries),
+            out_of_scope=len(kb.out_of_scope),
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 3),
+            counts=_counts(kb),
+        )
+        ix.write_core(stage, manifest, ix.VectorIndex.from_vectors(entry_vecs), entries, kb)
+        final = ix.publish(out_dir, stage, version)
+    except BaseException:
+        ix.discard(stage)
+        raise
+    changes = _changes(previous.articles if previous else {}, kb.articles)
+    return BuildResult(manifest, changes, final, embedded=embedded, reused=len(texts) - embedded)
+
+
+@dataclass
+class _Previous:
+    cache: dict[str, np.ndarray]
+    articles: dict[str, str]
+
+
+def _previous(out_dir: Path, model_name: str) -> _Previous | None:
+    """Embeddings and article fingerprints of the published index, if it is readable."""
+    try:
+        loaded = ix.load_index(out_dir)
+    except IndexLoadError:
+        return None
+    cache: dict[str, np.ndarray] = {}
+    cache_file = loaded.path / CACHE_FILE
+    if loaded.manifest.model == model_name and cache_file.is_file():
+        try:
+            with np.load(cache_file) as data:
+                cache = dict(zip(data["keys"].tolist(), data["vectors"]))
+        except (OSError, ValueError, KeyError):
+            cache = {}
+    return _Previous(cache, {a.key: _fingerprint(a) for a in loaded.kb.articles})
+
+
+def _embed(texts: list[str], embedder: Embedder, cache: dict[str, np.ndarray],
+           progress: Progress | None, chunk: int = 256) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` in order, and how many had to be embedded (not in the cache)."""
+    keys = [_key(t) for t in texts]
+    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
+    fresh: dict[str, np.ndarray] = {}
+    for start in range(0, len(todo), chunk):
+        part = todo[start:start + chunk]
+        vecs = embedder.encode([t for _, t in part])
+        fresh.update(zip((k for k, _ in part), vecs))
+        if progress:
+            progress("embedding", min(start + chunk, len(todo)), len(todo))
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
+    vectors = np.stack([fresh[k] if k in fresh else cache[k] for k in keys]).astype(np.float32)
+    return vectors, len(todo)
+
+
+def _entries(articles: tuple[Article, ...]) -> list[ix.Entry]:
+    entries = []
+    for a in articles:
+        entries.append(ix.Entry(a.id, a.lang, "title", a.title))
+        entries.extend(ix.Entry(a.id, a.lang, "question", q) for q in a.questions)
+    return entries
+
+
+def _category(kb: KnowledgeBase, article_id: str, lang: str) -> str:
+    article = kb.get(article_id, lang)  # type: ignore[arg-type]
+    assert article is not None
+    return article.category
+
+
+def _counts(kb: KnowledgeBase) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for a in kb.articles:
+        counts[a.lang] = counts.get(a.lang, 0) + 1
+        counts[a.category] = counts.get(a.category, 0) + 1
+    return counts
+
+
+def _changes(before: dict[str, str], articles: tuple[Article, ...]) -> Changes:
+    after = {a.key: _fingerprint(a) for a in articles}
+    return Changes(
+        added=sorted(set(after) - set(before)),
+        changed=sorted(k for k in set(after) & set(before) if after[k] != before[k]),
+        removed=sorted(set(before) - set(after)),
+    )
+
+
+def _fingerprint(a: Article) -> str:
+    raw = "\x1f".join([a.title, a.category, a.body, str(a.handoff), *a.questions, *a.tags])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

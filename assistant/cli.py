@@ -1,0 +1,149 @@
+"""Command line: `assistant ask|search|build-index|serve`. Translates arguments and errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.config import Settings, load_settings
+from assistant.errors import AssistantError, KBValidationError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(args, "log_level", None) or "WARNING",
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except KBValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default) or ERROR")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one question, printing the /answer JSON")
+    ask.add_argument("query")
+    ask.add_argument("--lang", choices=["en", "zh"])
+    ask.add_argument("--session-id")
+    ask.set_defaults(func=_ask)
+
+    search = sub.add_parser("search", help="search articles, printing the /search JSON")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5)
+    search.add_argument("--lang", choices=["en", "zh"])
+    search.set_defaults(func=_search)
+
+    build = sub.add_parser("build-index", help="validate the KB and build the index")
+    add_build_args(build)
+    build.set_defaults(func=build_command)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+    return p
+
+
+def add_build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kb", type=Path, help="knowledge base folder (default: kb/)")
+    p.add_argument("--out", type=Path, help="index folder (default: index/)")
+    p.add_argument("--if-stale", action="store_true",
+                   help="only build when the KB or the model changed since the last build")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "kb", None):
+        overrides["kb_dir"] = args.kb
+    if getattr(args, "out", None):
+        overrides["index_dir"] = args.out
+    return load_settings(**overrides)
+
+
+def _assistant(settings: Settings):
+    from assistant.service import Assistant
+
+    return Assistant(settings).warm_up()
+
+
+def _ask(args: argparse.Namespace) -> int:
+    assistant = _assistant(_settings(args))
+    reply = assistant.answer(args.query, lang=args.lang, session_id=args.session_id)
+    print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    assistant = _assistant(settings)
+    k = max(1, min(args.k, settings.search_max_k))
+    results = assistant.search(args.query, k=k, lang=args.lang)
+    print(json.dumps({"query": args.query, "results": [r.to_dict() for r in results]},
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Validate and build; prints what changed. Exit 2 on KB errors (old index untouched)."""
+    from assistant.build import build_index, is_stale
+    from assistant.embedding import SentenceTransformerEmbedder
+
+    settings = _settings(args)
+    if args.if_stale:
+        reason = is_stale(settings.kb_dir, settings.index_dir, settings.model)
+        if reason is None:
+            print(f"index is up to date ({settings.index_dir})")
+            return 0
+        print(f"rebuilding index: {reason}")
+    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
+                                           threads=settings.torch_threads)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+    result = build_index(settings.kb_dir, settings.index_dir, embedder,
+                         model_name=settings.model, progress=progress,
+                         intent_dense_weight=settings.intent_dense_weight)
+    m = result.manifest
+    print(f"built index {m.version} in {m.build_seconds:.1f}s: {m.articles} articles "
+          f"({m.article_ids} ids), {m.vectors} vectors, {m.out_of_scope} out-of-scope examples; "
+          f"embedded {result.embedded}, reused {result.reused}")
+    c = result.changes
+    for label, items in (("added", c.added), ("changed", c.changed), ("removed", c.removed)):
+        if items:
+            shown = ", ".join(items[:12]) + (f", ... (+{len(items) - 12})" if len(items) > 12 else "")
+            print(f"  {label} ({len(items)}): {shown}")
+    if not c:
+        print("  no article changed since the previous index")
+    print(f"published to {result.path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
+                port=args.port or settings.port, workers=args.workers,
+                log_level=settings.log_level.lower())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

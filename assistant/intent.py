@@ -1,0 +1,107 @@
+"""Intent classification: which problem category a message is about, or none.
+
+Two logistic regressions, one on character/word n-grams (works for Chinese) and one on the
+sentence embedding (strong for English), are each calibrated and then averaged. The
+embedding's share shrinks with the share of the query the model could not read ([UNK]),
+so a Chinese query is judged mostly by its n-grams under an English-only model. The KB's
+out-of-scope list trains an extra `out_of_scope` class.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from assistant.text import analyze
+from assistant.types import OUT_OF_SCOPE, Intent
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "intent.joblib"
+
+
+class IntentClassifier:
+    """Category + calibrated probability. Train with `fit`, persist with `save`/`load`."""
+
+    def __init__(self, *, dense_weight: float = 0.5, c: float = 10.0, seed: int = 0) -> None:
+        self.dense_weight = dense_weight
+        self.c = c
+        self.seed = seed
+        self.labels: list[str] = []
+        self._vectorizer: TfidfVectorizer | None = None
+        self._lexical = None
+        self._dense = None
+
+    def fit(self, texts: list[str], labels: list[str], vectors: np.ndarray) -> "IntentClassifier":
+        """Fit both models; `vectors` are the normalised embeddings of `texts`."""
+        if len(set(labels)) < 2:
+            raise ValueError("the intent classifier needs at least two categories to learn")
+        self._vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True)
+        x_lex = self._vectorizer.fit_transform(texts)
+        y = np.asarray(labels)
+        self._lexical = self._model(y).fit(x_lex, y)
+        self._dense = self._model(y).fit(vectors, y)
+        self.labels = [str(c) for c in self._lexical.classes_]
+        return self
+
+    def _model(self, y: np.ndarray):
+        base = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced",
+                                  random_state=self.seed)
+        folds = min(3, min(Counter(y.tolist()).values()))
+        if folds < 2:
+            return _Quiet(base)
+        return _Quiet(CalibratedClassifierCV(base, method="sigmoid", cv=folds))
+
+    def predict(self, text: str, vector: np.ndarray, known_ratio: float = 1.0) -> Intent:
+        """Calibrated category probabilities for one message."""
+        if self._lexical is None or self._vectorizer is None:
+            raise RuntimeError("IntentClassifier used before fit() or load()")
+        p_lex = self._lexical.predict_proba(self._vectorizer.transform([text]))[0]
+        p_dense = self._dense.predict_proba(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
+        w = self.dense_weight * max(0.0, min(1.0, known_ratio))
+        probs = (1.0 - w) * p_lex + w * p_dense
+        probs = probs / probs.sum()
+        by_label = {lab: float(p) for lab, p in zip(self.labels, probs)}
+        oos = by_label.get(OUT_OF_SCOPE, 0.0)
+        best = max(by_label, key=by_label.__getitem__)
+        return Intent(category=best, confidence=by_label[best], out_of_scope=oos,
+                      probabilities=by_label)
+
+    def save(self, folder: Path) -> None:
+        joblib.dump(self, Path(folder) / FILE_NAME, compress=3)
+
+    @staticmethod
+    def load(folder: Path) -> "IntentClassifier":
+        model = joblib.load(Path(folder) / FILE_NAME)
+        if not isinstance(model, IntentClassifier):
+            raise TypeError(f"{folder / FILE_NAME} does not hold an IntentClassifier")
+        return model
+
+
+class _Quiet:
+    """Fits without convergence chatter (tiny KBs converge slowly but correctly enough)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def fit(self, x, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(x, y)
+        return self
+
+    @property
+    def classes_(self):
+        return self.model.classes_
+
+    def predict_proba(self, x):
+        return self.model.predict_proba(x)

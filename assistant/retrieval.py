@@ -1,0 +1,137 @@
+"""Hybrid retrieval: dense (FAISS) + lexical (n-gram TF-IDF) + fuzzy + intent prior.
+
+Every article id is scored with the evidence of both its language versions, so a query
+mixing "USDT" and Chinese finds the article through either side; the answer is rendered in
+the user's language later. Scores are weighted sums of similarities in [0, 1], so one set
+of thresholds works for both languages.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from assistant.index import Entry, VectorIndex
+from assistant.text import analyze, normalize
+from assistant.types import OUT_OF_SCOPE, Hit, Intent
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Relative weight of each kind of evidence; they need not sum to one."""
+
+    dense: float
+    lexical: float
+    fuzzy: float
+    intent: float
+
+
+@dataclass(frozen=True)
+class QueryFeatures:
+    """What the retriever needs to know about a query, computed once per request."""
+
+    text: str
+    vector: np.ndarray
+    known_ratio: float
+    intent: Intent | None = None
+
+
+class HybridRetriever:
+    """Scores articles for a query. Lexical structures are built once per index."""
+
+    def __init__(self, vectors: VectorIndex, entries: list[Entry], categories: dict[str, str],
+                 weights: Weights, *, dense_top_k: int = 64, candidates: int = 10) -> None:
+        if vectors.size != len(entries):
+            raise ValueError("vectors and entries differ in length")
+        self._vectors = vectors
+        self._entries = entries
+        self._categories = categories
+        self.weights = weights
+        self.dense_top_k = dense_top_k
+        self.candidates = candidates
+        self._entry_article = np.array([e.article_id for e in entries], dtype=object)
+        self._texts = [normalize(e.text) for e in entries]
+        self._by_article: dict[str, list[int]] = defaultdict(list)
+        for i, e in enumerate(entries):
+            self._by_article[e.article_id].append(i)
+        self._tfidf = TfidfVectorizer(analyzer=analyze, sublinear_tf=True)
+        self._matrix = self._tfidf.fit_transform(self._texts) if entries else None
+
+    def search(self, q: QueryFeatures, k: int | None = None) -> list[Hit]:
+        """Articles best first. `k` defaults to the configured number of candidates."""
+        k = k or self.candidates
+        if not self._entries:
+            return []
+        dense = self._dense_scores(q.vector)
+        lexical, lex_best = self._lexical_scores(q.text)
+        w_dense = self.weights.dense * max(0.0, min(1.0, q.known_ratio))
+        probs = q.intent.probabilities if q.intent else {}
+        prelim: dict[str, float] = {}
+        for aid in set(dense) | set(lexical):
+            cat_p = probs.get(self._categories.get(aid, ""), 0.0)
+            prelim[aid] = (w_dense * dense.get(aid, 0.0) + self.weights.lexical * lexical.get(aid, 0.0)
+                           + self.weights.intent * cat_p)
+        shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
+        total = w_dense + self.weights.lexical + self.weights.fuzzy + self.weights.intent
+        query_norm = normalize(q.text)
+        hits = []
+        for aid in shortlist:
+            fz, matched = self._fuzzy(query_norm, aid)
+            score = (prelim[aid] + self.weights.fuzzy * fz) / total if total else 0.0
+            hits.append(Hit(
+                id=aid, category=self._categories.get(aid, ""), score=float(score),
+                dense=float(dense.get(aid, 0.0)), lexical=float(lexical.get(aid, 0.0)),
+                fuzzy=float(fz), intent=float(probs.get(self._categories.get(aid, ""), 0.0)),
+                matched=lex_best.get(aid) or matched,
+            ))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
+
+    def _dense_scores(self, vector: np.ndarray) -> dict[str, float]:
+        """Best question (or title) similarity per article among the top vectors."""
+        scores, positions = self._vectors.search(vector, self.dense_top_k)
+        best: dict[str, float] = {}
+        for s, p in zip(scores, positions):
+            if p < 0:
+                continue
+            aid = self._entry_article[p]
+            if s > best.get(aid, -1.0):
+                best[aid] = max(0.0, float(s))
+        return best
+
+    def _lexical_scores(self, text: str) -> tuple[dict[str, float], dict[str, str]]:
+        """Best TF-IDF cosine per article, and the text that matched best."""
+        vec = self._tfidf.transform([text])
+        if vec.nnz == 0:
+            return {}, {}
+        sims = (self._matrix @ vec.T).toarray().ravel()
+        top = np.argpartition(-sims, min(len(sims) - 1, self.dense_top_k))[: self.dense_top_k]
+        best: dict[str, float] = {}
+        best_text: dict[str, str] = {}
+        for p in top:
+            s = float(sims[p])
+            if s <= 0:
+                continue
+            aid = self._entry_article[p]
+            if s > best.get(aid, 0.0):
+                best[aid] = s
+                best_text[aid] = self._entries[p].text
+        return best, best_text
+
+    def _fuzzy(self, query_norm: str, article_id: str) -> tuple[float, str]:
+        """Typo-tolerant similarity to the article's closest question (re-ranking only)."""
+        choices = [self._texts[i] for i in self._by_article.get(article_id, [])]
+        if not choices or not query_norm:
+            return 0.0, ""
+        match = process.extractOne(query_norm, choices, scorer=fuzz.WRatio)
+        if match is None:
+            return 0.0, ""
+        return match[1] / 100.0, self._entries[self._by_article[article_id][match[2]]].text
+
+
+def is_out_of_scope(intent: Intent | None) -> bool:
+    return intent is not None and intent.category == OUT_OF_SCOPE

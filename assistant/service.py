@@ -1,0 +1,213 @@
+"""Composition: the one place that builds the concrete parts from settings.
+
+`Assistant` is cheap to construct; `warm_up()` loads the model, the index, the intent
+classifier and the queue. Entry points (API, CLI, eval) use only this class.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from assistant import entities as ent
+from assistant import templates
+from assistant.answerer import Decision, Thresholds, decide
+from assistant.config import Settings
+from assistant.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.errors import QueueError
+from assistant.handoff import HandoffQueue, SqliteHandoffQueue
+from assistant.index import LoadedIndex, load_index
+from assistant.intent import IntentClassifier
+from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
+from assistant.safety import redact
+from assistant.text import detect_lang, normalize
+from assistant.types import Hit, Intent, Lang, Reply, Ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    id: str
+    title: str
+    category: str
+    lang: Lang
+    snippet: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "category": self.category,
+                "lang": self.lang, "snippet": self.snippet, "score": round(self.score, 4)}
+
+
+class Assistant:
+    """The whole query path: redact, understand, retrieve, decide, word, hand off."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
+                 queue: HandoffQueue | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or SentenceTransformerEmbedder(
+            settings.model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
+        self.queue: HandoffQueue = queue or SqliteHandoffQueue(settings.queue_path)
+        self.index: LoadedIndex | None = None
+        self.classifier: IntentClassifier | None = None
+        self.retriever: HybridRetriever | None = None
+        self.facts = templates.SiteFacts(
+            settings.support_email, settings.official_site,
+            {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
+        self.thresholds = Thresholds(
+            answer=settings.answer_threshold, clarify=settings.clarify_threshold,
+            margin=settings.clarify_margin, decline=settings.decline_threshold,
+            clarify_max=settings.clarify_max)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def warm_up(self) -> "Assistant":
+        """Load everything; raises IndexLoadError (with the fix) when the index is unusable."""
+        if self.retriever is not None:
+            return self
+        loaded = load_index(self.settings.index_dir, expected_model=self.settings.model)
+        warm = getattr(self.embedder, "warm_up", None)
+        if warm:
+            warm()
+        self.classifier = IntentClassifier.load(loaded.path)
+        categories = {a.id: a.category for a in loaded.kb.articles}
+        s = self.settings
+        self.retriever = HybridRetriever(
+            loaded.vectors, loaded.entries, categories,
+            Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent),
+            dense_top_k=s.dense_top_k, candidates=s.candidates)
+        self.index = loaded
+        open_queue = getattr(self.queue, "open", None)
+        if open_queue:
+            open_queue()
+        log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
+                 loaded.manifest.articles, loaded.manifest.model)
+        return self
+
+    def close(self) -> None:
+        self.queue.close()
+
+    # ------------------------------------------------------------ queries
+
+    def understand(self, text: str) -> tuple[QueryFeatures, list[Hit]]:
+        """Intent and scored articles for an already redacted text (no thresholds)."""
+        self.warm_up()
+        assert self.classifier and self.retriever
+        vector = self.embedder.encode_query(normalize(text))
+        ratio = self._known_ratio(text)
+        intent = self.classifier.predict(text, vector, ratio)
+        features = QueryFeatures(text, vector, ratio, intent)
+        return features, self.retriever.search(features)
+
+    def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None) -> Reply:
+        """Answer one message. The secret-free text is all that the rest of the path sees."""
+        started = time.perf_counter()
+        red = redact(query)
+        text = red.text
+        lang = lang or detect_lang(text)
+        features, hits = self.understand(text)
+        assert features.intent is not None and self.index is not None
+        kb = self.index.kb
+        handoff_flags = {a.id: a.handoff for a in kb.articles}
+        decision = decide(text, features.intent, hits, self.thresholds, handoff_flags)
+        reply = self._word(decision, text, lang, features.intent, session_id, red.found)
+        log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
+                 reply.action, features.intent.category, features.intent.confidence,
+                 hits[0].id if hits else "-", decision.confidence, lang,
+                 (time.perf_counter() - started) * 1000)
+        return reply
+
+    def search(self, query: str, k: int = 5, lang: Lang | None = None,
+               min_score: float | None = None) -> list[SearchResult]:
+        """Articles for a search box: same hybrid ranking, titles in the user's language."""
+        text = redact(query).text
+        lang = lang or detect_lang(text)
+        _, hits = self.understand(text)
+        floor = self.settings.search_min_score if min_score is None else min_score
+        assert self.index is not None
+        results = []
+        for h in hits[:k]:
+            if h.score < floor:
+                continue
+            article = self.index.kb.get(h.id, lang)
+            if article is None:
+                continue
+            body = templates.render_article(article, ent.Entities(), self.facts, lang)
+            results.append(SearchResult(h.id, article.title, article.category, article.lang,
+                                        _snippet(body, self.settings.snippet_chars), h.score))
+        return results
+
+    def health(self) -> dict:
+        m = self.index.manifest if self.index else None
+        return {
+            "status": "ok" if m else "loading",
+            "index_version": m.version if m else None,
+            "articles": m.articles if m else 0,
+            "article_ids": m.article_ids if m else 0,
+            "model": self.settings.model,
+        }
+
+    # ------------------------------------------------------------ helpers
+
+    def _word(self, d: Decision, text: str, lang: Lang, intent: Intent, session_id: str | None,
+              redacted: bool) -> Reply:
+        assert self.index is not None
+        kb = self.index.kb
+        titles = {h.id: a.title for h in d.candidates if (a := kb.get(h.id, lang))}
+        article = kb.get(d.article_id, lang) if d.article_id else None
+        parts: list[str] = []
+        if article is not None:
+            parts.append(templates.render_article(article, ent.extract(text), self.facts, lang))
+        if d.action == "decline":
+            parts.append(templates.message(lang, "decline"))
+        elif d.action == "clarify":
+            parts.append(templates.clarify_text(lang, [titles[h.id] for h in d.candidates
+                                                       if h.id in titles]))
+        ticket: Ticket | None = None
+        if d.action == "handoff":
+            key = ("handoff_article" if article is not None
+                   else "handoff_human" if d.reason == "user asked for a person" else "handoff_low")
+            parts.append(templates.message(lang, key))
+            ticket = self._ticket(text, lang, session_id, intent, d, titles)
+            parts.append(templates.message(lang, "ticket", ticket_id=ticket.id,
+                                           position=ticket.position) if ticket
+                         else templates.message(lang, "ticket_failed",
+                                                support_email=self.facts.support_email))
+        return Reply(
+            action=d.action, answer="\n\n".join(parts), lang=lang, article=article,
+            intent=intent, confidence=d.confidence,
+            candidates=d.candidates if d.action != "decline" else (),
+            candidate_titles=titles, ticket=ticket, reason=d.reason, redacted=redacted,
+        )
+
+    def _ticket(self, text: str, lang: Lang, session_id: str | None, intent: Intent,
+                d: Decision, titles: dict[str, str]) -> Ticket | None:
+        candidates = [{"id": h.id, "title": titles.get(h.id, h.id), "score": round(h.score, 4)}
+                      for h in d.candidates]
+        try:
+            return self.queue.create(query=text, lang=lang, session_id=session_id,
+                                     category=intent.category, reason=d.reason,
+                                     candidates=candidates)
+        except QueueError:
+            log.exception("ticket not created")
+            return None
+
+    def _known_ratio(self, text: str) -> float:
+        ratio = getattr(self.embedder, "known_ratio", None)
+        return float(ratio(text)) if ratio else 1.0
+
+
+_MD = re.compile(r"[#*`>]|\[|\]\(\S+?\)|\]")
+
+
+def _snippet(body: str, limit: int) -> str:
+    """The start of the article as plain text, cut at a word boundary."""
+    plain = " ".join(_MD.sub("", body).split())
+    if len(plain) <= limit:
+        return plain
+    cut = plain[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 0.6 else cut) + "…"

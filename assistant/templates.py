@@ -1,0 +1,84 @@
+"""Answer wording: article bodies with their placeholders filled, and the fixed replies.
+
+Every fixed reply exists in both languages; the user is answered in the language they wrote.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from assistant.entities import Entities
+from assistant.types import Article, Lang
+
+#: Wording for a message placeholder the user's message did not provide.
+DEFAULTS: dict[Lang, dict[str, str]] = {
+    "en": {"chain": "the network", "tx_hash": "your transaction hash", "amount": "the amount",
+           "token": "the token", "address": "the address"},
+    "zh": {"chain": "对应网络", "tx_hash": "您的交易哈希", "amount": "该笔金额",
+           "token": "该代币", "address": "该地址"},
+}
+
+MESSAGES: dict[Lang, dict[str, str]] = {
+    "en": {
+        "decline": (
+            "Sorry, I can only help with questions about your TokenPocket wallet: account access "
+            "and backups, transfers and fees, deposits and withdrawals, security and scams, how to "
+            "use the app, and how to reach support. What can I help you with?"),
+        "clarify": "I want to be sure I answer the right question. Which of these is it?",
+        "handoff_human": "Sure, I'm connecting you with a member of our support team.",
+        "handoff_low": ("I'm not sure I have the right answer for this, so I'm passing your "
+                        "question to a member of our support team."),
+        "handoff_article": "I've also passed your case to a member of our support team.",
+        "ticket": ("Your ticket number is {ticket_id}; you are number {position} in the queue. "
+                   "An agent will reply here. Never share your recovery phrase or private key "
+                   "with anyone, including support."),
+        "ticket_failed": ("I could not create a support ticket right now. Please try again in a "
+                          "minute or email {support_email}."),
+    },
+    "zh": {
+        "decline": (
+            "抱歉,我只能解答与 TokenPocket 钱包相关的问题:账户与备份、转账与手续费、充值与提币、"
+            "安全与防骗、App 使用方法,以及如何联系客服。请问有什么可以帮您?"),
+        "clarify": "为了准确回答,请问您想问的是下面哪一个?",
+        "handoff_human": "好的,正在为您转接人工客服。",
+        "handoff_low": "这个问题我暂时无法准确回答,已为您转交人工客服处理。",
+        "handoff_article": "同时已为您转交人工客服跟进。",
+        "ticket": ("您的工单号是 {ticket_id},当前排在第 {position} 位,客服会在这里回复您。"
+                   "请勿向任何人(包括客服)提供助记词或私钥。"),
+        "ticket_failed": "暂时无法创建工单,请稍后再试,或发送邮件至 {support_email}。",
+    },
+}
+
+
+@dataclass(frozen=True)
+class SiteFacts:
+    """Facts from settings that articles may cite ({support_email}, ...)."""
+
+    support_email: str
+    official_site: str
+    support_hours: dict[str, str]
+
+
+def render_article(article: Article, entities: Entities, facts: SiteFacts, lang: Lang) -> str:
+    """The article body with every placeholder filled (defaults when a detail is missing)."""
+    values = {**DEFAULTS[lang], **entities.as_dict()}
+    values.update(support_email=facts.support_email, official_site=facts.official_site,
+                  support_hours=facts.support_hours.get(lang, facts.support_hours.get("en", "")))
+    return string.Formatter().vformat(article.body, (), _Missing(values))
+
+
+def message(lang: Lang, key: str, **values: object) -> str:
+    return MESSAGES[lang][key].format(**values)
+
+
+def clarify_text(lang: Lang, titles: list[str]) -> str:
+    options = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, 1))
+    return f"{message(lang, 'clarify')}\n{options}"
+
+
+class _Missing(dict):
+    """Leaves an unknown placeholder visible instead of failing (validation prevents it)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

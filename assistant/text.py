@@ -1,0 +1,62 @@
+"""Text normalisation, language detection and the lexical analyzer (Chinese and English).
+
+Chinese has no spaces, so the analyzer emits character unigrams and bigrams for Han runs;
+for Latin script it emits words and character 3-4-grams, which make matching tolerant to
+typos ("pasword", "tranfer") and to partial words ("withdr").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from assistant.types import Lang
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RE = re.compile(f"[{_HAN}]")
+_RUNS = re.compile(f"[{_HAN}]+|[a-z0-9]+(?:['’][a-z]+)?")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+#: English function words that carry no topic; they are kept as n-grams but not as words.
+_EN_STOP = frozenset(
+    "a an the i me my we our you your it its is are was were be been am do does did to of in "
+    "on at for from and or but so if can could would should will how what why when where which "
+    "who this that these those there here with about into please help hi hello just have has "
+    "had not no any some get got".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width), lower case, collapsed white space."""
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.lower().split())
+
+
+def detect_lang(text: str) -> Lang:
+    """'zh' when Han characters make up a fair share of the letters, else 'en'."""
+    han = len(_HAN_RE.findall(text))
+    if han == 0:
+        return "en"
+    latin = len(_LATIN_RE.findall(text))
+    # A Han character carries about as much as a short English word.
+    return "zh" if han * 3 >= latin * 0.5 else "en"
+
+
+def has_han(text: str) -> bool:
+    return _HAN_RE.search(text) is not None
+
+
+def analyze(text: str) -> list[str]:
+    """Lexical features of a text (module-level so fitted vectorizers pickle)."""
+    features: list[str] = []
+    for run in _RUNS.findall(normalize(text)):
+        if _HAN_RE.match(run):
+            features.extend(run)
+            features.extend(run[i:i + 2] for i in range(len(run) - 1))
+            continue
+        if run not in _EN_STOP:
+            features.append("w:" + run)
+        padded = f" {run} "
+        for n in (3, 4):
+            features.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return features
