@@ -13,6 +13,7 @@ from assistant.types import OUT_OF_SCOPE, Action, Hit, Intent
 
 _HUMAN_PATTERNS = [
     r"转人工", r"人工客服", r"人工服务", r"人工坐席", r"真人客服", r"找真人", r"要人工", r"接人工",
+    r"找人工", r"人工处理", r"人工帮", r"联系人工", r"人工介入",
     r"转接客服", r"转客服", r"找个人", r"活人",
     r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real\s+|live\s+)?"
     r"(human|person|agent|someone|somebody|representative|rep|staff|people)\b",

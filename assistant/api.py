@@ -118,7 +118,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 details.append({"field": "body", "message": "malformed JSON"})
                 continue
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query")]
+            loc = [str(p) for p in err.get("loc", ())][1:]  # drop "body"/"query"
             field = ".".join(loc) or "body"
             msg = err.get("msg", "")
             details.append({"field": field, "message": msg})

@@ -76,7 +76,8 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     entries = _entries(kb.articles)
     previous = _previous(out_dir, model_name)
     texts = [e.text for e in entries] + list(kb.out_of_scope)
-    vectors, embedded = _embed(texts, embedder, previous.cache if previous else {}, progress)
+    vectors, embedded, reused = _embed(texts, embedder, previous.cache if previous else {},
+                                       progress)
     entry_vecs = vectors[: len(entries)]
     stage = ix.new_staging_dir(out_dir)
     try:
@@ -103,7 +104,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
         ix.discard(stage)
         raise
     changes = _changes(previous.articles if previous else {}, kb.articles)
-    return BuildResult(manifest, changes, final, embedded=embedded, reused=len(texts) - embedded)
+    return BuildResult(manifest, changes, final, embedded=embedded, reused=reused)
 
 
 @dataclass
@@ -130,8 +131,8 @@ def _previous(out_dir: Path, model_name: str) -> _Previous | None:
 
 
 def _embed(texts: list[str], embedder: Embedder, cache: dict[str, np.ndarray],
-           progress: Progress | None, chunk: int = 256) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` in order, and how many had to be embedded (not in the cache)."""
+           progress: Progress | None, chunk: int = 256) -> tuple[np.ndarray, int, int]:
+    """Vectors for `texts` in order, and how many distinct texts were embedded / reused."""
     keys = [_key(t) for t in texts]
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
     fresh: dict[str, np.ndarray] = {}
@@ -142,9 +143,9 @@ def _embed(texts: list[str], embedder: Embedder, cache: dict[str, np.ndarray],
         if progress:
             progress("embedding", min(start + chunk, len(todo)), len(todo))
     if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
+        return np.zeros((0, embedder.dimension), dtype=np.float32), 0, 0
     vectors = np.stack([fresh[k] if k in fresh else cache[k] for k in keys]).astype(np.float32)
-    return vectors, len(todo)
+    return vectors, len(todo), len(set(keys)) - len(todo)
 
 
 def _entries(articles: tuple[Article, ...]) -> list[ix.Entry]:

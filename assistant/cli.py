@@ -139,6 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
+    logging.getLogger("assistant").setLevel(settings.log_level)
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers,
                 log_level=settings.log_level.lower())

@@ -15,7 +15,8 @@ from assistant.types import Lang
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(f"[{_HAN}]")
 _RUNS = re.compile(f"[{_HAN}]+|[a-z0-9]+(?:['’][a-z]+)?")
-_LATIN_RE = re.compile(r"[A-Za-z]")
+_WORD_RE = re.compile(r"[A-Za-z]+")
+_CODE_RE = re.compile(r"\b\w*\d\w*\b|[0-9A-Za-z]{16,}", re.ASCII)
 
 #: English function words that carry no topic; they are kept as n-grams but not as words.
 _EN_STOP = frozenset(
@@ -33,13 +34,15 @@ def normalize(text: str) -> str:
 
 
 def detect_lang(text: str) -> Lang:
-    """'zh' when Han characters make up a fair share of the letters, else 'en'."""
+    """'zh' when Han characters are at least as many as Latin words, else 'en'.
+
+    Hashes, addresses and other long codes are ignored: they are not language.
+    """
     han = len(_HAN_RE.findall(text))
     if han == 0:
         return "en"
-    latin = len(_LATIN_RE.findall(text))
-    # A Han character carries about as much as a short English word.
-    return "zh" if han * 3 >= latin * 0.5 else "en"
+    words = len(_WORD_RE.findall(_CODE_RE.sub(" ", text)))
+    return "zh" if han >= words else "en"
 
 
 def has_han(text: str) -> bool:

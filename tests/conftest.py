@@ -1,0 +1,139 @@
+"""Shared fixtures: the real model once per session, tiny KBs written by the tests."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from assistant.build import build_index  # noqa: E402
+from assistant.config import ROOT, Settings  # noqa: E402
+from assistant.embedding import SentenceTransformerEmbedder  # noqa: E402
+
+TINY = {
+    "forgot-password": ("account", False,
+        {"en": ("I forgot my wallet password",
+                ["I forgot my wallet password", "how do I reset my password",
+                 "wrong password cannot open wallet", "lost my password"],
+                "The password is stored only on your device. Re-import with your recovery phrase."),
+         "zh": ("忘记钱包密码",
+                ["钱包密码忘了怎么办", "密码忘记了怎么重置", "密码错误打不开钱包", "找回钱包密码"],
+                "密码只保存在您的设备上。请用助记词重新导入钱包并设置新密码。")}),
+    "tx-failed": ("transaction", False,
+        {"en": ("Why did my transaction fail",
+                ["my transaction failed", "transfer failed but fee was charged",
+                 "why did my transfer fail on {chain}", "failed transaction"],
+                "Check {tx_hash} on the {chain} explorer. Failed transactions still pay gas."),
+         "zh": ("转账失败的原因",
+                ["转账失败了", "交易失败但扣了手续费", "为什么转账不成功", "交易显示失败"],
+                "请在{chain}的区块浏览器查询{tx_hash}。失败的交易也会消耗矿工费。")}),
+    "tron-energy": ("transaction", False,
+        {"en": ("TRON energy and bandwidth",
+                ["why does a usdt trc20 transfer burn trx", "not enough energy on tron",
+                 "what is bandwidth on tron", "trc20 fee is too high"],
+                "USDT on TRON uses energy; without it TRX is burned."),
+         "zh": ("波场能量和带宽",
+                ["波场能量不足", "转USDT为什么扣TRX", "带宽是什么", "TRC20手续费太高"],
+                "在波场上转 USDT 需要能量,能量不足时会燃烧 TRX。")}),
+    "fake-support": ("security", False,
+        {"en": ("Fake support asking for your recovery phrase",
+                ["someone from support asked for my seed phrase",
+                 "admin on telegram wants my recovery phrase",
+                 "is it safe to give my mnemonic to support", "support asked me to verify my wallet"],
+                "Official support never asks for your recovery phrase or private key."),
+         "zh": ("假客服索要助记词",
+                ["客服让我提供助记词", "电报上的管理员要我的助记词", "把助记词给客服安全吗",
+                 "有人让我验证钱包"],
+                "官方客服绝不会索要助记词或私钥。")}),
+    "stolen-funds": ("security", True,
+        {"en": ("My funds were stolen",
+                ["my wallet was drained", "someone stole my crypto",
+                 "funds disappeared from my wallet", "hacked wallet all tokens gone"],
+                "Move what is left to a new wallet now and revoke approvals."),
+         "zh": ("资产被盗怎么办",
+                ["钱包被盗了", "币被人转走了", "资产不见了", "钱包被黑币没了"],
+                "请立即把剩余资产转到新钱包,并取消授权。")}),
+    "contact-support": ("contact", False,
+        {"en": ("How to contact support",
+                ["how do I contact support", "support email address",
+                 "where can I reach customer service", "contact channels"],
+                "Email {support_email} or visit {official_site}."),
+         "zh": ("如何联系客服",
+                ["怎么联系客服", "客服邮箱是多少", "在哪里找客服", "联系方式"],
+                "发送邮件到 {support_email} 或访问 {official_site}。")}),
+}
+TINY_OOS = ["what's the weather today", "tell me a joke", "will bitcoin go up tomorrow",
+            "recommend a movie", "who won the football game", "今天天气怎么样", "讲个笑话",
+            "比特币明天会涨吗", "推荐一部电影", "晚饭吃什么"]
+
+
+def article_text(art_id: str, category: str, lang: str, title: str, questions: list[str],
+                 body: str, handoff: bool = False) -> str:
+    qs = "\n".join(f"  - {q!r}" for q in questions)
+    extra = "handoff: true\n" if handoff else ""
+    return f"---\nid: {art_id}\ntitle: {title!r}\ncategory: {category}\nlang: {lang}\n" \
+           f"questions:\n{qs}\n{extra}---\n{body}\n"
+
+
+def write_kb(root: Path, articles: dict = TINY, oos: list[str] | None = TINY_OOS) -> Path:
+    """Write a KB folder from a compact description; returns the folder."""
+    for art_id, (category, handoff, langs) in articles.items():
+        for lang, (title, questions, body) in langs.items():
+            d = root / lang
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{art_id}.md").write_text(
+                article_text(art_id, category, lang, title, questions, body, handoff), "utf-8")
+    if oos:
+        lines = "\n".join(f"  - {q!r}" for q in oos)
+        (root / "out_of_scope.yaml").write_text(f"questions:\n{lines}\n", "utf-8")
+    return root
+
+
+def dedent(s: str) -> str:
+    return textwrap.dedent(s).lstrip("\n")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real default model, loaded once for the whole session."""
+    e = SentenceTransformerEmbedder()
+    e.warm_up()
+    return e
+
+
+@pytest.fixture(scope="session")
+def tiny_index(tmp_path_factory, embedder) -> tuple[Path, Path]:
+    """(kb_dir, index_dir) of the tiny KB, built with the real model."""
+    root = tmp_path_factory.mktemp("tiny")
+    kb = write_kb(root / "kb")
+    build_index(kb, root / "index", embedder, model_name="all-MiniLM-L6-v2")
+    return kb, root / "index"
+
+
+@pytest.fixture
+def tiny_settings(tiny_index, tmp_path) -> Settings:
+    kb, index = tiny_index
+    return Settings(kb_dir=kb, index_dir=index, data_dir=tmp_path / "data",
+                    thresholds_file=tmp_path / "none.json")
+
+
+@pytest.fixture
+def tiny_assistant(tiny_settings, embedder):
+    from assistant.service import Assistant
+
+    a = Assistant(tiny_settings, embedder=embedder).warm_up()
+    yield a
+    a.close()
+
+
+@pytest.fixture(scope="session")
+def starter_index(tmp_path_factory, embedder) -> Path:
+    """The real starter KB (kb/) built into a temporary index folder."""
+    out = tmp_path_factory.mktemp("starter") / "index"
+    build_index(ROOT / "kb", out, embedder, model_name="all-MiniLM-L6-v2")
+    return out

@@ -1,0 +1,78 @@
+"""The decision as a value: each path from hand-made hits and intents."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answerer import Thresholds, decide, wants_human
+from assistant.types import OUT_OF_SCOPE, Hit, Intent
+
+TH = Thresholds(answer=0.5, clarify=0.35, margin=0.05, decline=0.5)
+IN_SCOPE = Intent("transaction", 0.8, out_of_scope=0.05)
+OOS = Intent(OUT_OF_SCOPE, 0.7, out_of_scope=0.7)
+
+
+def hits(*scores: float) -> list[Hit]:
+    return [Hit(id=f"a{i}", category="transaction", score=s) for i, s in enumerate(scores)]
+
+
+def test_confident_clear_winner_is_answered():
+    d = decide("my transfer failed", IN_SCOPE, hits(0.8, 0.5), TH)
+    assert (d.action, d.article_id, d.reason) == ("answer", "a0", "confident match")
+
+
+def test_close_top_two_asks_to_choose():
+    d = decide("fees", IN_SCOPE, hits(0.62, 0.60, 0.58, 0.2), TH)
+    assert d.action == "clarify"
+    assert [h.id for h in d.candidates] == ["a0", "a1", "a2"]
+
+
+def test_middle_confidence_clarifies_with_at_least_two():
+    d = decide("hmm", IN_SCOPE, hits(0.4, 0.2, 0.1), TH)
+    assert d.action == "clarify" and len(d.candidates) == 2
+
+
+def test_low_confidence_in_scope_hands_off():
+    d = decide("strange problem", IN_SCOPE, hits(0.2, 0.1), TH)
+    assert (d.action, d.reason) == ("handoff", "low confidence")
+
+
+def test_out_of_scope_declines():
+    d = decide("weather", OOS, hits(0.3, 0.2), TH)
+    assert d.action == "decline" and d.candidates == ()
+
+
+def test_strong_article_match_beats_out_of_scope_vote():
+    d = decide("gas fee", Intent("transaction", 0.4, out_of_scope=0.55), hits(0.9, 0.3), TH)
+    assert d.action == "answer"
+
+
+def test_article_flagged_handoff_answers_and_routes():
+    d = decide("drained", IN_SCOPE, hits(0.9, 0.3), TH, article_handoff={"a0": True})
+    assert d.action == "handoff" and d.article_id == "a0" and d.handoff
+
+
+def test_request_for_a_person_wins_over_a_good_match():
+    d = decide("I want to talk to a human about my failed transfer", IN_SCOPE, hits(0.9), TH)
+    assert (d.action, d.reason) == ("handoff", "user asked for a person")
+
+
+def test_nothing_matched_hands_off():
+    assert decide("zzz", IN_SCOPE, [], TH).action == "handoff"
+
+
+@pytest.mark.parametrize("text", [
+    "转人工", "我要人工客服", "请帮我转接人工服务", "I want to talk to a human",
+    "can I speak with a real person", "agent", "Agent please", "human!", "connect me to an agent",
+    "let me chat with someone from support staff", "人工",
+])
+def test_requests_for_a_person(text):
+    assert wants_human(text)
+
+
+@pytest.mark.parametrize("text", [
+    "a support agent asked for my seed phrase", "is the agent on telegram real",
+    "how do I contact support", "human error sent to wrong address", "怎么联系客服",
+])
+def test_not_requests_for_a_person(text):
+    assert not wants_human(text)

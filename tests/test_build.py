@@ -1,0 +1,157 @@
+"""Index build: atomic publish, failures leave the old index, changes and embedding reuse."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant import index as ix
+from assistant.build import build_index, is_stale
+from assistant.errors import IndexMismatchError, IndexMissingError, KBValidationError
+from assistant.index import load_index, read_manifest
+from tests.conftest import article_text, write_kb
+
+MODEL = "all-MiniLM-L6-v2"
+
+
+class CountingEmbedder:
+    """Wraps the real embedder and counts the texts it had to embed."""
+
+    def __init__(self, inner, fail_after: int | None = None) -> None:
+        self.inner, self.name, self.texts, self.fail_after = inner, inner.name, 0, fail_after
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def encode(self, texts):
+        if self.fail_after is not None and self.texts + len(texts) > self.fail_after:
+            raise RuntimeError("simulated crash while embedding")
+        self.texts += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_build_writes_manifest_and_loads(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    loaded = load_index(tmp_path / "index", expected_model=MODEL)
+    m = loaded.manifest
+    assert m.model == MODEL and m.dimension == 384
+    assert m.articles == 12 and m.article_ids == 6 and m.out_of_scope == 10
+    assert m.vectors == loaded.vectors.size == len(loaded.entries)
+    assert (tmp_path / "index" / "current").is_symlink()
+    assert sorted(result.changes.added)[0] == "en/contact-support"
+
+
+def test_unchanged_texts_are_not_embedded_again(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    first = CountingEmbedder(embedder)
+    build_index(kb, tmp_path / "index", first, model_name=MODEL)
+    path = kb / "en" / "tx-failed.md"
+    text = path.read_text("utf-8")
+    assert "  - 'failed transaction'" in text
+    path.write_text(text.replace("  - 'failed transaction'",
+                                 "  - 'failed transaction'\n  - 'tx reverted'"), "utf-8")
+    second = CountingEmbedder(embedder)
+    result = build_index(kb, tmp_path / "index", second, model_name=MODEL)
+    assert second.texts == 1  # only the new question
+    assert result.changes.changed == ["en/tx-failed"]
+    assert result.changes.added == [] and result.changes.removed == []
+    assert result.embedded == 1
+    assert result.reused == first.texts
+
+
+def test_removed_article_is_reported(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    (kb / "zh" / "tron-energy.md").unlink()
+    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    assert result.changes.removed == ["zh/tron-energy"]
+
+
+def test_invalid_kb_leaves_previous_index_serving(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    before = read_manifest(tmp_path / "index")
+    (kb / "en" / "bad.md").write_text(article_text("bad", "nope", "en", "B", ["a", "b", "c"],
+                                                    "x"), "utf-8")
+    with pytest.raises(KBValidationError):
+        build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    assert read_manifest(tmp_path / "index") == before
+    assert load_index(tmp_path / "index").manifest.version == before.version
+
+
+def test_crash_mid_build_leaves_previous_index_and_no_staging(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    before = read_manifest(tmp_path / "index")
+    path = kb / "en" / "tx-failed.md"
+    path.write_text(path.read_text("utf-8").replace("fail.", "fail. New text."), "utf-8")
+    for q in ("new question one", "new question two"):
+        path.write_text(path.read_text("utf-8").replace("questions:\n", f"questions:\n  - {q}\n"),
+                        "utf-8")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_index(kb, tmp_path / "index", CountingEmbedder(embedder, fail_after=1),
+                    model_name=MODEL)
+    assert read_manifest(tmp_path / "index") == before
+    assert not [p for p in (tmp_path / "index" / "versions").iterdir() if p.name.startswith(".")]
+
+
+def test_crash_while_writing_leaves_previous_index(tmp_path, embedder, monkeypatch):
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    before = read_manifest(tmp_path / "index")
+    (kb / "en" / "tx-failed.md").write_text(
+        (kb / "en" / "tx-failed.md").read_text("utf-8") + "changed\n", "utf-8")
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ix, "write_core", crash)
+    with pytest.raises(OSError):
+        build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    assert read_manifest(tmp_path / "index") == before
+
+
+def test_staleness(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    assert is_stale(kb, tmp_path / "index", MODEL) == "no index yet"
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    assert is_stale(kb, tmp_path / "index", MODEL) is None
+    assert "model changed" in is_stale(kb, tmp_path / "index", "other-model")
+    (kb / "out_of_scope.yaml").write_text("questions:\n  - sing a song\n", "utf-8")
+    assert is_stale(kb, tmp_path / "index", MODEL) == "knowledge base changed"
+
+
+def test_model_mismatch_is_refused_with_the_fix(tiny_index):
+    _, index = tiny_index
+    with pytest.raises(IndexMismatchError) as info:
+        load_index(index, expected_model="paraphrase-multilingual-MiniLM-L12-v2")
+    msg = str(info.value)
+    assert "all-MiniLM-L6-v2" in msg and "build_index.py" in msg
+
+
+def test_missing_index_says_how_to_build(tmp_path):
+    with pytest.raises(IndexMissingError, match="build_index.py"):
+        load_index(tmp_path / "nothing")
+
+
+def test_corrupt_manifest_is_a_clear_error(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    (result.path / "manifest.json").write_text("{not json", "utf-8")
+    with pytest.raises(ix.IndexLoadError, match="rebuild"):
+        load_index(tmp_path / "index")
+
+
+def test_old_versions_are_pruned(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    for i in range(ix.KEEP_VERSIONS + 2):
+        (kb / "out_of_scope.yaml").write_text(f"questions:\n  - sing song {i}\n  - dance\n",
+                                              "utf-8")
+        build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    versions = [p for p in (tmp_path / "index" / "versions").iterdir()]
+    assert len(versions) == ix.KEEP_VERSIONS
+    manifest = json.loads((tmp_path / "index" / "current" / "manifest.json").read_text())
+    assert (tmp_path / "index" / "versions" / manifest["version"]).is_dir()

@@ -1,0 +1,68 @@
+"""The command line and the editors' script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant.cli import main
+from assistant.config import ROOT
+from assistant.index import read_manifest
+from tests.conftest import article_text, write_kb
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_settings):
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tiny_settings.index_dir))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tiny_settings.data_dir))
+    monkeypatch.setenv("ASSISTANT_THRESHOLDS_FILE", str(tiny_settings.thresholds_file))
+    return tiny_settings
+
+
+def test_ask_prints_the_answer_json(env, capsys):
+    assert main(["ask", "钱包密码忘了怎么办"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["action"] == "answer" and out["lang"] == "zh"
+    assert out["article"]["id"] == "forgot-password"
+
+
+def test_search_prints_results(env, capsys):
+    assert main(["search", "energy", "-k", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["results"][0]["id"] == "tron-energy" and len(out["results"]) <= 2
+
+
+def test_missing_index_is_a_clean_error(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "none"))
+    assert main(["ask", "hello"]) == 1
+    err = capsys.readouterr().err
+    assert "build_index.py" in err and "Traceback" not in err
+
+
+def test_build_if_stale_skips_up_to_date_index(env, capsys):
+    assert main(["build-index", "--kb", str(env.kb_dir), "--out", str(env.index_dir),
+                 "--if-stale"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_editor_script_rejects_broken_kb_and_keeps_old_index(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    from assistant.build import build_index
+
+    build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
+    before = read_manifest(tmp_path / "index")
+    (kb / "zh" / "broken.md").write_text(
+        article_text("broken", "fees", "zh", "坏", ["一个", "两个"], "正文 {wallet}"), "utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--kb", str(kb),
+         "--out", str(tmp_path / "index")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "zh/broken.md" in proc.stderr and "field 'category'" in proc.stderr
+    assert "field 'questions'" in proc.stderr and "{wallet}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert read_manifest(tmp_path / "index") == before
