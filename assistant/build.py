@@ -17,7 +17,7 @@ import numpy as np
 from assistant import index as ix
 from assistant.embedding import Embedder
 from assistant.errors import IndexLoadError
-from assistant.intent import IntentClassifier
+from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.kb import content_hash, load_kb
 from assistant.types import OUT_OF_SCOPE, Article, KnowledgeBase
 
@@ -87,6 +87,13 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             progress("training intent classifier", 0, 1)
         classifier = IntentClassifier(dense_weight=intent_dense_weight).fit(texts, labels, vectors)
         classifier.save(stage)
+        if not _one_article_per_category(kb):
+            if progress:
+                progress("training article classifier", 0, 1)
+            article_labels = [e.article_id for e in entries] + \
+                [OUT_OF_SCOPE] * len(kb.out_of_scope)
+            IntentClassifier(dense_weight=intent_dense_weight).fit(
+                texts, article_labels, vectors).save(stage, ARTICLES_FILE)
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
@@ -160,6 +167,11 @@ def _category(kb: KnowledgeBase, article_id: str, lang: str) -> str:
     article = kb.get(article_id, lang)  # type: ignore[arg-type]
     assert article is not None
     return article.category
+
+
+def _one_article_per_category(kb: KnowledgeBase) -> bool:
+    """True when categories and article ids coincide (then one classifier serves both)."""
+    return all(a.id == a.category for a in kb.articles)
 
 
 def _counts(kb: KnowledgeBase) -> dict[str, int]:

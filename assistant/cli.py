@@ -50,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     add_build_args(build)
     build.set_defaults(func=build_command)
 
+    ev = sub.add_parser("eval", help="measure the assistant on eval sets, write eval/reports/")
+    ev.add_argument("sets", nargs="*", default=["dev", "test"],
+                    help="set names in eval/ (dev, test) or paths to JSONL files")
+    ev.set_defaults(func=_eval)
+
+    tune = sub.add_parser("tune", help="pick thresholds on the dev set, write eval/thresholds.json")
+    tune.add_argument("--set", default="dev", help="set name or JSONL path (default: dev)")
+    tune.add_argument("--max-wrong-rate", type=float,
+                      help="wrong-answer rate to stay under (default: setting, 0.03)")
+    tune.set_defaults(func=_tune)
+
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -132,6 +143,76 @@ def build_command(args: argparse.Namespace) -> int:
     if not c:
         print("  no article changed since the previous index")
     print(f"published to {result.path}")
+    return 0
+
+
+def _set_path(settings: Settings, name: str) -> tuple[str, Path]:
+    path = Path(name)
+    if path.suffix == ".jsonl":
+        return path.stem, path
+    return name, settings.eval_dir / f"{name}.jsonl"
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"  {done}/{total}", file=sys.stderr, flush=True)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from assistant import evaluation as ev
+
+    settings = _settings(args)
+    assistant, tmp = ev.isolated_assistant(settings)
+    with tmp:
+        assistant.warm_up()
+        ids = set(assistant.index.kb.ids()) if assistant.index else None
+        for name in args.sets:
+            set_name, path = _set_path(settings, name)
+            rows = ev.load_eval_set(path, ids)
+            print(f"evaluating {set_name} ({len(rows)} rows)", file=sys.stderr)
+            obs = ev.observe(assistant, rows, _progress)
+            decisions = ev.redecide(obs, assistant.thresholds, assistant.handoff_flags)
+            rep = ev.report(obs, decisions, assistant.thresholds, set_name)
+            points = ev.curve(obs, assistant.handoff_flags, assistant.thresholds)
+            paths = ev.write_report(rep, obs, points, settings.eval_dir / "reports", settings)
+            _print_summary(set_name, rep)
+            print("  wrote " + ", ".join(str(p) for p in paths))
+        assistant.close()
+    return 0
+
+
+def _print_summary(name: str, rep: dict) -> None:
+    keys = ("answer_accuracy", "coverage", "wrong_answer_rate", "handoff_recall",
+            "decline_recall", "intent_accuracy", "hit_at_1", "latency_ms_p50")
+    print(f"{name}: " + ", ".join(f"{k}={rep.get(k)}" for k in keys))
+    for lang, m in rep.get("by_lang", {}).items():
+        print(f"  {lang}: " + ", ".join(f"{k}={m.get(k)}" for k in keys))
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from assistant import evaluation as ev
+
+    settings = _settings(args)
+    target = settings.max_wrong_answer_rate if args.max_wrong_rate is None else args.max_wrong_rate
+    assistant, tmp = ev.isolated_assistant(settings)
+    with tmp:
+        assistant.warm_up()
+        set_name, path = _set_path(settings, args.set)
+        rows = ev.load_eval_set(path, set(assistant.index.kb.ids()) if assistant.index else None)
+        print(f"tuning on {set_name} ({len(rows)} rows), wrong-answer rate <= {target}",
+              file=sys.stderr)
+        obs = ev.observe(assistant, rows, _progress)
+        result = ev.tune(obs, assistant.handoff_flags, assistant.thresholds, target)
+        ev.write_thresholds(settings.thresholds_file, result, set_name)
+        assistant.close()
+    th, m = result.thresholds, result.metrics
+    if not result.feasible:
+        print(f"warning: no thresholds keep the wrong-answer rate under {target}; "
+              "chose the lowest rate found", file=sys.stderr)
+    print(f"thresholds: answer={th.answer} clarify={th.clarify} margin={th.margin} "
+          f"decline={th.decline}")
+    print(f"expected on {set_name}: coverage={m['coverage']} answer_accuracy="
+          f"{m['answer_accuracy']} wrong_answer_rate={m['wrong_answer_rate']}")
+    print(f"wrote {settings.thresholds_file}")
     return 0
 
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     weight_lexical: float = Field(0.35, ge=0, le=1)
     weight_fuzzy: float = Field(0.10, ge=0, le=1)
     weight_intent: float = Field(0.10, ge=0, le=1)
+    weight_article: float = Field(
+        0.0, ge=0, le=1, description="Weight of the article classifier's probability.")
 
     # Decision thresholds (defaults; eval/thresholds.json overrides)
     answer_threshold: float = Field(0.50, ge=0, le=1, description="Answer at or above this score.")
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     official_site: str = "https://www.tokenpocket.pro"
     support_hours_en: str = "24 hours a day, 7 days a week"
     support_hours_zh: str = "全天 24 小时"
+
+    eval_dir: Path = Field(ROOT / "eval", description="Eval sets (<name>.jsonl) and reports/.")
+    max_wrong_answer_rate: float = Field(
+        0.03, ge=0, le=1, description="`assistant tune` keeps the wrong-answer rate at or under this.")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 
 from assistant.errors import IndexLoadError, IndexMismatchError, IndexMissingError
-from assistant.types import Article, KnowledgeBase
+from assistant.types import CATEGORIES, Article, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def write_core(stage: Path, manifest: Manifest, vectors: VectorIndex, entries: l
     _write_json(stage / "articles.json", {
         "articles": [_article_dict(a) for a in kb.articles],
         "out_of_scope": list(kb.out_of_scope),
+        "categories": list(kb.categories),
     })
     (stage / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
 
@@ -220,6 +221,7 @@ def load_index(root: Path, expected_model: str | None = None) -> LoadedIndex:
         kb = KnowledgeBase(
             tuple(_article_from(a) for a in data["articles"]),
             tuple(data.get("out_of_scope", [])),
+            categories=tuple(data.get("categories", CATEGORIES)),
         )
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise IndexLoadError(f"index at {path} is unreadable ({exc}): rebuild it") from exc

@@ -27,10 +27,15 @@ from assistant.types import OUT_OF_SCOPE, Intent
 log = logging.getLogger(__name__)
 
 FILE_NAME = "intent.joblib"
+ARTICLES_FILE = "articles.joblib"
 
 
 class IntentClassifier:
-    """Category + calibrated probability. Train with `fit`, persist with `save`/`load`."""
+    """Label + calibrated probability. Train with `fit`, persist with `save`/`load`.
+
+    Trained on categories it is the intent classifier; trained on article ids it gives
+    retrieval a per-article probability (the build trains both when they differ).
+    """
 
     def __init__(self, *, dense_weight: float = 0.5, c: float = 10.0, seed: int = 0) -> None:
         self.dense_weight = dense_weight
@@ -76,14 +81,14 @@ class IntentClassifier:
         return Intent(category=best, confidence=by_label[best], out_of_scope=oos,
                       probabilities=by_label)
 
-    def save(self, folder: Path) -> None:
-        joblib.dump(self, Path(folder) / FILE_NAME, compress=3)
+    def save(self, folder: Path, name: str = FILE_NAME) -> None:
+        joblib.dump(self, Path(folder) / name, compress=3)
 
     @staticmethod
-    def load(folder: Path) -> "IntentClassifier":
-        model = joblib.load(Path(folder) / FILE_NAME)
+    def load(folder: Path, name: str = FILE_NAME) -> "IntentClassifier":
+        model = joblib.load(Path(folder) / name)
         if not isinstance(model, IntentClassifier):
-            raise TypeError(f"{folder / FILE_NAME} does not hold an IntentClassifier")
+            raise TypeError(f"{Path(folder) / name} does not hold an IntentClassifier")
         return model
 
 

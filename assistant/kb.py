@@ -30,7 +30,9 @@ from assistant.types import (
 log = logging.getLogger(__name__)
 
 OUT_OF_SCOPE_FILE = "out_of_scope.yaml"
+CATEGORIES_FILE = "categories.yaml"
 MIN_QUESTIONS = 3
+MAX_LOGGED_WARNINGS = 20
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 REQUIRED = ("id", "title", "category", "lang", "questions")
 
@@ -38,8 +40,8 @@ REQUIRED = ("id", "title", "category", "lang", "questions")
 def kb_files(kb_dir: Path) -> list[Path]:
     """Article files and the out-of-scope list, in a stable order (the content hash uses it)."""
     files = sorted(p for lang in LANGS for p in (kb_dir / lang).glob("*.md"))
-    oos = kb_dir / OUT_OF_SCOPE_FILE
-    return files + ([oos] if oos.is_file() else [])
+    extra = [kb_dir / OUT_OF_SCOPE_FILE, kb_dir / CATEGORIES_FILE]
+    return files + [p for p in extra if p.is_file()]
 
 
 def content_hash(kb_dir: Path) -> str:
@@ -59,9 +61,12 @@ def load_kb(kb_dir: Path, *, strict: bool = True) -> KnowledgeBase:
     problems: list[KBProblem] = []
     if not kb_dir.is_dir():
         raise KBValidationError([KBProblem(str(kb_dir), "-", "folder does not exist")])
+    categories, found = load_categories(kb_dir / CATEGORIES_FILE)
+    problems.extend(found)
     articles: list[Article] = []
     for path in (p for lang in LANGS for p in sorted((kb_dir / lang).glob("*.md"))):
-        article, found = parse_article(path, expected_lang=path.parent.name)
+        article, found = parse_article(path, expected_lang=path.parent.name,
+                                       categories=categories)
         problems.extend(found)
         if article is not None:
             articles.append(article)
@@ -77,14 +82,17 @@ def load_kb(kb_dir: Path, *, strict: bool = True) -> KnowledgeBase:
         problems.append(KBProblem(str(kb_dir), "-", "no articles found under en/ or zh/"))
     errors = [p for p in problems if p.severity == "error"]
     warnings = tuple(p for p in problems if p.severity == "warning")
-    for w in warnings:
+    for w in warnings[:MAX_LOGGED_WARNINGS]:
         log.warning("%s", w)
+    if len(warnings) > MAX_LOGGED_WARNINGS:
+        log.warning("... and %d more warnings", len(warnings) - MAX_LOGGED_WARNINGS)
     if errors and strict:
         raise KBValidationError(errors + list(warnings))
-    return KnowledgeBase(tuple(articles), tuple(out_of_scope), warnings)
+    return KnowledgeBase(tuple(articles), tuple(out_of_scope), warnings, categories)
 
 
-def parse_article(path: Path, expected_lang: str | None = None) -> tuple[Article | None, list[KBProblem]]:
+def parse_article(path: Path, expected_lang: str | None = None,
+                  categories: tuple[str, ...] = CATEGORIES) -> tuple[Article | None, list[KBProblem]]:
     """Parse one article file; returns the article (None if unusable) and its problems."""
     where = str(path)
     try:
@@ -111,8 +119,9 @@ def parse_article(path: Path, expected_lang: str | None = None) -> tuple[Article
         err("id", f"{art_id!r} must be lowercase letters, digits, '-' or '_' (max 80)")
     if not isinstance(title, str) or not title.strip():
         err("title", "must be a non-empty string")
-    if category not in CATEGORIES:
-        err("category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
+    if category not in categories:
+        shown = ", ".join(categories[:12]) + (", ..." if len(categories) > 12 else "")
+        err("category", f"{category!r} is not one of {shown}")
     if lang not in LANGS:
         err("lang", f"{lang!r} is not one of {', '.join(LANGS)}")
     elif expected_lang and lang != expected_lang:
@@ -167,6 +176,26 @@ def load_out_of_scope(path: Path) -> tuple[list[str], list[KBProblem]]:
     if not all(isinstance(q, str) and q.strip() for q in items):
         return [], [KBProblem(where, "questions", "every entry must be a non-empty string")]
     return [q.strip() for q in items], []
+
+
+def load_categories(path: Path) -> tuple[tuple[str, ...], list[KBProblem]]:
+    """The KB's categories: `categories: [..]` in categories.yaml, else the wallet's six."""
+    if not path.is_file():
+        return CATEGORIES, []
+    where = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return CATEGORIES, [KBProblem(where, "-", f"invalid YAML: {_yaml_reason(exc)}")]
+    items = data.get("categories") if isinstance(data, dict) else None
+    if (not isinstance(items, list) or len(items) < 2
+            or not all(isinstance(c, str) and ID_PATTERN.match(c) for c in items)):
+        return CATEGORIES, [KBProblem(where, "categories", "expected a list of at least two "
+                                      "names (lowercase letters, digits, '-', '_')")]
+    if "out_of_scope" in items:
+        return CATEGORIES, [KBProblem(where, "categories", "'out_of_scope' is reserved; list "
+                                      "such questions in out_of_scope.yaml")]
+    return tuple(items), []
 
 
 def _check_placeholders(where: str, body: str) -> list[KBProblem]:

@@ -28,6 +28,7 @@ class Weights:
     lexical: float
     fuzzy: float
     intent: float
+    article: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class QueryFeatures:
     vector: np.ndarray
     known_ratio: float
     intent: Intent | None = None
+    article_probs: dict[str, float] | None = None
 
 
 class HybridRetriever:
@@ -70,13 +72,16 @@ class HybridRetriever:
         lexical, lex_best = self._lexical_scores(q.text)
         w_dense = self.weights.dense * max(0.0, min(1.0, q.known_ratio))
         probs = q.intent.probabilities if q.intent else {}
+        art_probs = q.article_probs or {}
+        w = self.weights
         prelim: dict[str, float] = {}
-        for aid in set(dense) | set(lexical):
+        for aid in set(dense) | set(lexical) | _top(art_probs, self.candidates):
             cat_p = probs.get(self._categories.get(aid, ""), 0.0)
-            prelim[aid] = (w_dense * dense.get(aid, 0.0) + self.weights.lexical * lexical.get(aid, 0.0)
-                           + self.weights.intent * cat_p)
+            art_p = art_probs.get(aid, cat_p) if q.article_probs is not None else cat_p
+            prelim[aid] = (w_dense * dense.get(aid, 0.0) + w.lexical * lexical.get(aid, 0.0)
+                           + w.intent * cat_p + w.article * art_p)
         shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
-        total = w_dense + self.weights.lexical + self.weights.fuzzy + self.weights.intent
+        total = w_dense + w.lexical + w.fuzzy + w.intent + w.article
         query_norm = normalize(q.text)
         hits = []
         for aid in shortlist:
@@ -133,5 +138,9 @@ class HybridRetriever:
         return match[1] / 100.0, self._entries[self._by_article[article_id][match[2]]].text
 
 
-def is_out_of_scope(intent: Intent | None) -> bool:
-    return intent is not None and intent.category == OUT_OF_SCOPE
+def _top(probs: dict[str, float], n: int) -> set[str]:
+    """The n most probable article ids (so the classifier can propose candidates too)."""
+    if not probs:
+        return set()
+    ranked = sorted((k for k in probs if k != OUT_OF_SCOPE), key=probs.__getitem__, reverse=True)
+    return set(ranked[:n])

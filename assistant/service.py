@@ -19,7 +19,7 @@ from assistant.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.errors import QueueError
 from assistant.handoff import HandoffQueue, SqliteHandoffQueue
 from assistant.index import LoadedIndex, load_index
-from assistant.intent import IntentClassifier
+from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
 from assistant.safety import redact
 from assistant.text import detect_lang, normalize
@@ -42,6 +42,17 @@ class SearchResult:
                 "lang": self.lang, "snippet": self.snippet, "score": round(self.score, 4)}
 
 
+@dataclass(frozen=True)
+class Trace:
+    """What understanding produced for one message, before thresholds."""
+
+    text: str
+    lang: Lang
+    intent: Intent
+    hits: tuple[Hit, ...]
+    latency_ms: float
+
+
 class Assistant:
     """The whole query path: redact, understand, retrieve, decide, word, hand off."""
 
@@ -53,7 +64,9 @@ class Assistant:
         self.queue: HandoffQueue = queue or SqliteHandoffQueue(settings.queue_path)
         self.index: LoadedIndex | None = None
         self.classifier: IntentClassifier | None = None
+        self.article_classifier: IntentClassifier | None = None
         self.retriever: HybridRetriever | None = None
+        self.handoff_flags: dict[str, bool] = {}
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
             {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
@@ -73,13 +86,18 @@ class Assistant:
         if warm:
             warm()
         self.classifier = IntentClassifier.load(loaded.path)
+        articles_file = loaded.path / ARTICLES_FILE
+        self.article_classifier = (IntentClassifier.load(loaded.path, ARTICLES_FILE)
+                                   if articles_file.is_file() else None)
         categories = {a.id: a.category for a in loaded.kb.articles}
         s = self.settings
         self.retriever = HybridRetriever(
             loaded.vectors, loaded.entries, categories,
-            Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent),
+            Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent,
+                    s.weight_article),
             dense_top_k=s.dense_top_k, candidates=s.candidates)
         self.index = loaded
+        self.handoff_flags = {a.id: a.handoff for a in loaded.kb.articles}
         open_queue = getattr(self.queue, "open", None)
         if open_queue:
             open_queue()
@@ -99,26 +117,31 @@ class Assistant:
         vector = self.embedder.encode_query(normalize(text))
         ratio = self._known_ratio(text)
         intent = self.classifier.predict(text, vector, ratio)
-        features = QueryFeatures(text, vector, ratio, intent)
+        article_probs = (self.article_classifier.predict(text, vector, ratio).probabilities
+                         if self.article_classifier else None)
+        features = QueryFeatures(text, vector, ratio, intent, article_probs)
         return features, self.retriever.search(features)
 
     def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None) -> Reply:
         """Answer one message. The secret-free text is all that the rest of the path sees."""
+        return self.answer_with_trace(query, lang, session_id)[0]
+
+    def answer_with_trace(self, query: str, lang: Lang | None = None,
+                          session_id: str | None = None) -> tuple[Reply, Trace]:
+        """The reply and what led to it (the eval re-decides from the trace)."""
         started = time.perf_counter()
         red = redact(query)
         text = red.text
         lang = lang or detect_lang(text)
         features, hits = self.understand(text)
         assert features.intent is not None and self.index is not None
-        kb = self.index.kb
-        handoff_flags = {a.id: a.handoff for a in kb.articles}
-        decision = decide(text, features.intent, hits, self.thresholds, handoff_flags)
+        decision = decide(text, features.intent, hits, self.thresholds, self.handoff_flags)
         reply = self._word(decision, text, lang, features.intent, session_id, red.found)
+        elapsed = (time.perf_counter() - started) * 1000
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
                  reply.action, features.intent.category, features.intent.confidence,
-                 hits[0].id if hits else "-", decision.confidence, lang,
-                 (time.perf_counter() - started) * 1000)
-        return reply
+                 hits[0].id if hits else "-", decision.confidence, lang, elapsed)
+        return reply, Trace(text, lang, features.intent, tuple(hits), elapsed)
 
     def search(self, query: str, k: int = 5, lang: Lang | None = None,
                min_score: float | None = None) -> list[SearchResult]:

@@ -60,6 +60,7 @@ class KnowledgeBase:
     articles: tuple[Article, ...]
     out_of_scope: tuple[str, ...] = ()
     warnings: tuple[KBProblem, ...] = ()
+    categories: tuple[str, ...] = CATEGORIES
 
     def ids(self) -> list[str]:
         return sorted({a.id for a in self.articles})
