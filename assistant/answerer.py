@@ -22,6 +22,9 @@ _HUMAN_PATTERNS = [
     r"(human|person|agent|representative)\b",
     r"\bcustomer\s+service\s+(representative|agent|rep)\b",
     r"\bnot\s+(a|another)\s+bot\b", r"\bstop\s+(the\s+)?bot\b",
+    r"\b(need|want|get)\s+(a|an|some)\s+(real\s+|live\s+)?(human|person|agent|"
+    r"representative|operator)\b",
+    r"\b(human|live)\s+agent\b",
 ]
 _HUMAN_RE = re.compile("|".join(_HUMAN_PATTERNS), re.IGNORECASE)
 #: A whole message that is only one of these words asks for a person.
@@ -81,5 +84,4 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
             close = list(hits[:2])
         if len(close) >= 2:
             return Decision("clarify", None, tuple(close), confidence, "several articles fit")
-        return Decision("answer", top.id, shortlist, confidence, "only candidate")
     return Decision("handoff", None, shortlist, confidence, "low confidence")

@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="wrong-answer rate to stay under (default: setting, 0.03)")
     tune.set_defaults(func=_tune)
 
+    bench = sub.add_parser("benchmark", help="score a public intent benchmark folder")
+    bench.add_argument("folder", type=Path, help="folder with train.jsonl, test.jsonl [val.jsonl]")
+    bench.add_argument("--per-label", type=int, help="train on N examples per label (fixed seed)")
+    bench.add_argument("--work", type=Path, help="where to build (default: a temporary folder)")
+    bench.set_defaults(func=_benchmark)
+
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -193,16 +199,24 @@ def _tune(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     target = settings.max_wrong_answer_rate if args.max_wrong_rate is None else args.max_wrong_rate
+    set_name, path = _set_path(settings, args.set)
     assistant, tmp = ev.isolated_assistant(settings)
     with tmp:
         assistant.warm_up()
-        set_name, path = _set_path(settings, args.set)
         rows = ev.load_eval_set(path, set(assistant.index.kb.ids()) if assistant.index else None)
         print(f"tuning on {set_name} ({len(rows)} rows), wrong-answer rate <= {target}",
               file=sys.stderr)
         obs = ev.observe(assistant, rows, _progress)
-        result = ev.tune(obs, assistant.handoff_flags, assistant.thresholds, target)
-        ev.write_thresholds(settings.thresholds_file, result, set_name)
+        weights, mrr = ev.tune_weights(obs, assistant.retriever.weights)
+        print(f"evidence weights: {weights} (MRR {mrr})")
+        retuned = settings.model_copy(update={f"weight_{k}": v for k, v in
+                                              weights.__dict__.items()})
+        again, tmp2 = ev.isolated_assistant(retuned, embedder=assistant.embedder)
+        with tmp2:
+            obs = ev.observe(again.warm_up(), rows, _progress)
+            result = ev.tune(obs, again.handoff_flags, again.thresholds, target)
+            again.close()
+        ev.write_thresholds(settings.thresholds_file, result, set_name, weights)
         assistant.close()
     th, m = result.thresholds, result.metrics
     if not result.feasible:
@@ -213,6 +227,30 @@ def _tune(args: argparse.Namespace) -> int:
     print(f"expected on {set_name}: coverage={m['coverage']} answer_accuracy="
           f"{m['answer_accuracy']} wrong_answer_rate={m['wrong_answer_rate']}")
     print(f"wrote {settings.thresholds_file}")
+    return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from assistant import benchmark as bm
+    from assistant.embedding import SentenceTransformerEmbedder
+
+    settings = _settings(args)
+    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
+                                           threads=settings.torch_threads)
+    name = args.folder.resolve().name + (f"-{args.per_label}-per-label" if args.per_label else "")
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
+        work = args.work or Path(tmp)
+        rep = bm.run(args.folder, work, embedder, settings, per_label=args.per_label,
+                     log=lambda m: print(m, file=sys.stderr, flush=True))
+    out = settings.eval_dir / "reports" / f"benchmark-{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")
+    keys = ("accuracy", "inscope_accuracy", "oos_recall", "oos_precision", "train_seconds",
+            "n_test")
+    print(f"{name}: " + ", ".join(f"{k}={rep[k]}" for k in keys))
+    print(f"wrote {out}")
     return 0
 
 

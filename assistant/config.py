@@ -25,6 +25,12 @@ TUNABLE = (
     "clarify_threshold",
     "clarify_margin",
     "decline_threshold",
+    "weight_dense",
+    "weight_lexical",
+    "weight_fuzzy",
+    "weight_intent",
+    "weight_article",
+    "weight_body",
 )
 
 
@@ -61,6 +67,8 @@ class Settings(BaseSettings):
     weight_lexical: float = Field(0.35, ge=0, le=1)
     weight_fuzzy: float = Field(0.10, ge=0, le=1)
     weight_intent: float = Field(0.10, ge=0, le=1)
+    weight_body: float = Field(
+        0.0, ge=0, le=1, description="Weight of the lexical similarity to article bodies.")
     weight_article: float = Field(
         0.0, ge=0, le=1, description="Weight of the article classifier's probability.")
 
@@ -141,9 +149,10 @@ def _read_thresholds(path: Path) -> dict[str, float]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read tuned thresholds ({exc}); fix or delete it") from None
-    values = data.get("thresholds", data) if isinstance(data, dict) else None
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a JSON object with a 'thresholds' object")
+    if not isinstance(data, dict) or not isinstance(data.get("thresholds", {}), dict) \
+            or not isinstance(data.get("weights", {}), dict):
+        raise ConfigError(f"{path}: expected a JSON object with 'thresholds' and 'weights' objects")
+    values = {**data.get("weights", {}), **data.get("thresholds", {})}
     return {k: v for k, v in values.items() if k in TUNABLE}
 
 

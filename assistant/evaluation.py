@@ -7,6 +7,7 @@ uses (`answerer.decide`). That makes tuning and the coverage/accuracy curve chea
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import tempfile
@@ -19,6 +20,7 @@ import numpy as np
 from assistant.answerer import Decision, Thresholds, decide
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.retrieval import EVIDENCE, Weights
 from assistant.service import Assistant, Trace
 from assistant.text import normalize
 from assistant.types import LANGS, OUT_OF_SCOPE
@@ -106,8 +108,9 @@ def _check_row(d: dict, known_ids: set[str] | None) -> list[str]:
 # ------------------------------------------------------------------ running
 
 def observe(assistant: Assistant, rows: list[EvalRow],
-            progress: Callable[[int, int], None] | None = None) -> list[Observation]:
-    """Run the assistant on every row (tickets go to the assistant's own queue)."""
+            progress: Callable[[int, int], None] | None = None,
+            tickets: bool = True) -> list[Observation]:
+    """Run the assistant on every row (tickets, unless off, go to the assistant's queue)."""
     assistant.warm_up()
     prime = getattr(assistant.embedder, "prime", None)
     if prime:
@@ -116,7 +119,8 @@ def observe(assistant: Assistant, rows: list[EvalRow],
         prime([normalize(redact(r.text).text) for r in rows])
     out = []
     for i, row in enumerate(rows, 1):
-        _, trace = assistant.answer_with_trace(row.text, lang=row.lang)  # type: ignore[arg-type]
+        _, trace = assistant.answer_with_trace(row.text, lang=row.lang,  # type: ignore[arg-type]
+                                               tickets=tickets)
         out.append(Observation(row, trace))
         if progress and (i % 200 == 0 or i == len(rows)):
             progress(i, len(rows))
@@ -243,7 +247,7 @@ def tune(obs: list[Observation], handoff_flags: dict[str, bool], base: Threshold
                 routing = (m["handoff_recall"] or 0) + (m["decline_recall"] or 0) + \
                     (m["decline_precision"] or 0) + (m["handoff_precision"] or 0)
                 key = (feasible, (m["coverage"] or 0) if feasible else -wrong, routing, -wrong,
-                       -margin)
+                       margin)
                 if best is None or key > best[0]:
                     best = (key, th, m)
     assert best is not None
@@ -267,12 +271,54 @@ def tune(obs: list[Observation], handoff_flags: dict[str, bool], base: Threshold
     return TuneResult(th, final, max_wrong_rate, best[0][0])
 
 
-def write_thresholds(path: Path, result: TuneResult, set_name: str) -> None:
-    """Write the tuned thresholds where the service reads its settings."""
+def tune_weights(obs: list[Observation], base: Weights) -> tuple[Weights, float]:
+    """Evidence weights that rank the right article highest on the set (best MRR).
+
+    Re-scores each row's shortlist with `retrieval.combine`'s formula over a grid, all at
+    once with numpy. Returns the weights and their MRR.
+    """
+    rows = [o for o in obs if o.row.action == "answer" and o.trace.hits]
+    if not rows:
+        return base, 0.0
+    k = max(len(o.trace.hits) for o in rows)
+    ev = np.zeros((len(rows), k, len(EVIDENCE)))
+    gold = np.zeros((len(rows), k), dtype=bool)
+    ratio = np.array([max(0.0, min(1.0, o.trace.known_ratio)) for o in rows])
+    for i, o in enumerate(rows):
+        for j, h in enumerate(o.trace.hits):
+            ev[i, j] = [getattr(h, name) for name in EVIDENCE]
+            gold[i, j] = h.id in o.row.articles
+    valid = np.zeros((len(rows), k), dtype=bool)
+    for i, o in enumerate(rows):
+        valid[i, : len(o.trace.hits)] = True
+    grid = [np.array(g) for g in itertools.product(
+        (0.2, 0.35, 0.5, 0.65), (0.15, 0.3, 0.45, 0.6), (0.0, 0.05, 0.1, 0.2),
+        (0.0, 0.05, 0.1, 0.2, 0.4, 0.8), (0.0, 0.1, 0.2, 0.3), (0.0, 0.05, 0.1, 0.2))]
+    best_w, best_mrr = None, -1.0
+    for w in grid:
+        eff = np.repeat(w[None, :], len(rows), axis=0)
+        eff[:, 0] *= ratio
+        scores = np.einsum("rke,re->rk", ev, eff) / np.maximum(eff.sum(axis=1), 1e-9)[:, None]
+        scores[~valid] = -1.0
+        order = np.argsort(-scores, axis=1, kind="stable")
+        hit_sorted = np.take_along_axis(gold, order, axis=1)
+        first = np.where(hit_sorted.any(axis=1), hit_sorted.argmax(axis=1) + 1, 0)
+        mrr = float(np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0).mean())
+        if mrr > best_mrr + 1e-9:
+            best_w, best_mrr = w, mrr
+    assert best_w is not None
+    return Weights(*[round(float(x), 3) for x in best_w]), round(best_mrr, 4)
+
+
+def write_thresholds(path: Path, result: TuneResult, set_name: str,
+                     weights: Weights | None = None) -> None:
+    """Write the tuned thresholds (and evidence weights) where the service reads settings."""
     th = result.thresholds
     data = {
         "thresholds": {"answer_threshold": th.answer, "clarify_threshold": th.clarify,
                        "clarify_margin": th.margin, "decline_threshold": th.decline},
+        "weights": ({f"weight_{name}": getattr(weights, name) for name in EVIDENCE}
+                    if weights else {}),
         "tuned_on": set_name,
         "max_wrong_answer_rate": result.target,
         "feasible": result.feasible,

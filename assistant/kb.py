@@ -227,8 +227,9 @@ def _check_collection(articles: list[Article]) -> list[KBProblem]:
     langs_by_id: dict[str, dict[str, Article]] = defaultdict(dict)
     for a in articles:
         langs_by_id[a.id][a.lang] = a
+    present = [lang for lang in LANGS if any(a.lang == lang for a in articles)]
     for art_id, versions in sorted(langs_by_id.items()):
-        for lang in LANGS:
+        for lang in present:  # a one-language KB is fine; a half-translated one is flagged
             if lang not in versions:
                 some = next(iter(versions.values()))
                 problems.append(KBProblem(some.path, "id",

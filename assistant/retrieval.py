@@ -9,7 +9,7 @@ of thresholds works for both languages.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -29,6 +29,7 @@ class Weights:
     fuzzy: float
     intent: float
     article: float = 0.0
+    body: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class HybridRetriever:
     """Scores articles for a query. Lexical structures are built once per index."""
 
     def __init__(self, vectors: VectorIndex, entries: list[Entry], categories: dict[str, str],
-                 weights: Weights, *, dense_top_k: int = 64, candidates: int = 10) -> None:
+                 weights: Weights, *, bodies: list[tuple[str, str]] | None = None,
+                 dense_top_k: int = 64, candidates: int = 10) -> None:
         if vectors.size != len(entries):
             raise ValueError("vectors and entries differ in length")
         self._vectors = vectors
@@ -62,6 +64,10 @@ class HybridRetriever:
             self._by_article[e.article_id].append(i)
         self._tfidf = TfidfVectorizer(analyzer=analyze, sublinear_tf=True)
         self._matrix = self._tfidf.fit_transform(self._texts) if entries else None
+        # Article bodies: a second, weaker lexical field (words users use but questions lack).
+        self._body_ids = np.array([aid for aid, _ in bodies or []], dtype=object)
+        self._body_matrix = (self._tfidf.transform([t for _, t in bodies])
+                             if bodies and entries else None)
 
     def search(self, q: QueryFeatures, k: int | None = None) -> list[Hit]:
         """Articles best first. `k` defaults to the configured number of candidates."""
@@ -69,7 +75,7 @@ class HybridRetriever:
         if not self._entries:
             return []
         dense = self._dense_scores(q.vector)
-        lexical, lex_best = self._lexical_scores(q.text)
+        lexical, lex_best, body = self._lexical_scores(q.text)
         w_dense = self.weights.dense * max(0.0, min(1.0, q.known_ratio))
         probs = q.intent.probabilities if q.intent else {}
         art_probs = q.article_probs or {}
@@ -79,20 +85,21 @@ class HybridRetriever:
             cat_p = probs.get(self._categories.get(aid, ""), 0.0)
             art_p = art_probs.get(aid, cat_p) if q.article_probs is not None else cat_p
             prelim[aid] = (w_dense * dense.get(aid, 0.0) + w.lexical * lexical.get(aid, 0.0)
-                           + w.intent * cat_p + w.article * art_p)
+                           + w.intent * cat_p + w.article * art_p + w.body * body.get(aid, 0.0))
         shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
-        total = w_dense + w.lexical + w.fuzzy + w.intent + w.article
         query_norm = normalize(q.text)
         hits = []
         for aid in shortlist:
             fz, matched = self._fuzzy(query_norm, aid)
-            score = (prelim[aid] + self.weights.fuzzy * fz) / total if total else 0.0
-            hits.append(Hit(
-                id=aid, category=self._categories.get(aid, ""), score=float(score),
+            cat_p = probs.get(self._categories.get(aid, ""), 0.0)
+            evidence = Hit(
+                id=aid, category=self._categories.get(aid, ""), score=0.0,
                 dense=float(dense.get(aid, 0.0)), lexical=float(lexical.get(aid, 0.0)),
-                fuzzy=float(fz), intent=float(probs.get(self._categories.get(aid, ""), 0.0)),
-                matched=lex_best.get(aid) or matched,
-            ))
+                fuzzy=float(fz), intent=float(cat_p),
+                article=float(art_probs.get(aid, cat_p) if q.article_probs is not None else cat_p),
+                body=float(body.get(aid, 0.0)), matched=lex_best.get(aid) or matched,
+            )
+            hits.append(replace(evidence, score=combine(evidence, w, q.known_ratio)))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
 
@@ -108,11 +115,17 @@ class HybridRetriever:
                 best[aid] = max(0.0, float(s))
         return best
 
-    def _lexical_scores(self, text: str) -> tuple[dict[str, float], dict[str, str]]:
-        """Best TF-IDF cosine per article, and the text that matched best."""
+    def _lexical_scores(self, text: str) -> tuple[dict[str, float], dict[str, str],
+                                                  dict[str, float]]:
+        """Best TF-IDF cosine per article over questions (and the text) and over bodies."""
         vec = self._tfidf.transform([text])
         if vec.nnz == 0:
-            return {}, {}
+            return {}, {}, {}
+        body: dict[str, float] = {}
+        if self._body_matrix is not None:
+            for aid, sim in zip(self._body_ids, (self._body_matrix @ vec.T).toarray().ravel()):
+                if sim > body.get(aid, 0.0):
+                    body[aid] = float(sim)
         sims = (self._matrix @ vec.T).toarray().ravel()
         top = np.argpartition(-sims, min(len(sims) - 1, self.dense_top_k))[: self.dense_top_k]
         best: dict[str, float] = {}
@@ -125,7 +138,7 @@ class HybridRetriever:
             if s > best.get(aid, 0.0):
                 best[aid] = s
                 best_text[aid] = self._entries[p].text
-        return best, best_text
+        return best, best_text, body
 
     def _fuzzy(self, query_norm: str, article_id: str) -> tuple[float, str]:
         """Typo-tolerant similarity to the article's closest question (re-ranking only)."""
@@ -136,6 +149,26 @@ class HybridRetriever:
         if match is None:
             return 0.0, ""
         return match[1] / 100.0, self._entries[self._by_article[article_id][match[2]]].text
+
+
+EVIDENCE = ("dense", "lexical", "fuzzy", "intent", "article", "body")
+
+
+def combine(hit: Hit, w: Weights, known_ratio: float) -> float:
+    """The score of one article: weighted mean of its evidence, each in [0, 1].
+
+    The dense weight shrinks with the share of the query the model could not read.
+    """
+    weights = effective_weights(w, known_ratio)
+    total = sum(weights)
+    if not total:
+        return 0.0
+    return sum(wt * getattr(hit, name) for wt, name in zip(weights, EVIDENCE)) / total
+
+
+def effective_weights(w: Weights, known_ratio: float) -> tuple[float, ...]:
+    ratio = max(0.0, min(1.0, known_ratio))
+    return (w.dense * ratio, w.lexical, w.fuzzy, w.intent, w.article, w.body)
 
 
 def _top(probs: dict[str, float], n: int) -> set[str]:

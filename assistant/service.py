@@ -51,6 +51,7 @@ class Trace:
     intent: Intent
     hits: tuple[Hit, ...]
     latency_ms: float
+    known_ratio: float = 1.0
 
 
 class Assistant:
@@ -94,7 +95,8 @@ class Assistant:
         self.retriever = HybridRetriever(
             loaded.vectors, loaded.entries, categories,
             Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent,
-                    s.weight_article),
+                    s.weight_article, s.weight_body),
+            bodies=[(a.id, f"{a.title}\n{' '.join(a.tags)}\n{a.body}") for a in loaded.kb.articles],
             dense_top_k=s.dense_top_k, candidates=s.candidates)
         self.index = loaded
         self.handoff_flags = {a.id: a.handoff for a in loaded.kb.articles}
@@ -127,8 +129,12 @@ class Assistant:
         return self.answer_with_trace(query, lang, session_id)[0]
 
     def answer_with_trace(self, query: str, lang: Lang | None = None,
-                          session_id: str | None = None) -> tuple[Reply, Trace]:
-        """The reply and what led to it (the eval re-decides from the trace)."""
+                          session_id: str | None = None, *,
+                          tickets: bool = True) -> tuple[Reply, Trace]:
+        """The reply and what led to it (the eval re-decides from the trace).
+
+        `tickets=False` decides and words a handoff without queueing it (offline scoring).
+        """
         started = time.perf_counter()
         red = redact(query)
         text = red.text
@@ -136,12 +142,13 @@ class Assistant:
         features, hits = self.understand(text)
         assert features.intent is not None and self.index is not None
         decision = decide(text, features.intent, hits, self.thresholds, self.handoff_flags)
-        reply = self._word(decision, text, lang, features.intent, session_id, red.found)
+        reply = self._word(decision, text, lang, features.intent, session_id, red.found, tickets)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
                  reply.action, features.intent.category, features.intent.confidence,
                  hits[0].id if hits else "-", decision.confidence, lang, elapsed)
-        return reply, Trace(text, lang, features.intent, tuple(hits), elapsed)
+        return reply, Trace(text, lang, features.intent, tuple(hits), elapsed,
+                            features.known_ratio)
 
     def search(self, query: str, k: int = 5, lang: Lang | None = None,
                min_score: float | None = None) -> list[SearchResult]:
@@ -176,7 +183,7 @@ class Assistant:
     # ------------------------------------------------------------ helpers
 
     def _word(self, d: Decision, text: str, lang: Lang, intent: Intent, session_id: str | None,
-              redacted: bool) -> Reply:
+              redacted: bool, tickets: bool = True) -> Reply:
         assert self.index is not None
         kb = self.index.kb
         titles = {h.id: a.title for h in d.candidates if (a := kb.get(h.id, lang))}
@@ -194,11 +201,12 @@ class Assistant:
             key = ("handoff_article" if article is not None
                    else "handoff_human" if d.reason == "user asked for a person" else "handoff_low")
             parts.append(templates.message(lang, key))
-            ticket = self._ticket(text, lang, session_id, intent, d, titles)
-            parts.append(templates.message(lang, "ticket", ticket_id=ticket.id,
-                                           position=ticket.position) if ticket
-                         else templates.message(lang, "ticket_failed",
-                                                support_email=self.facts.support_email))
+            if tickets:
+                ticket = self._ticket(text, lang, session_id, intent, d, titles)
+                parts.append(templates.message(lang, "ticket", ticket_id=ticket.id,
+                                               position=ticket.position) if ticket
+                             else templates.message(lang, "ticket_failed",
+                                                    support_email=self.facts.support_email))
         return Reply(
             action=d.action, answer="\n\n".join(parts), lang=lang, article=article,
             intent=intent, confidence=d.confidence,

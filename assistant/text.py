@@ -1,14 +1,17 @@
 """Text normalisation, language detection and the lexical analyzer (Chinese and English).
 
-Chinese has no spaces, so the analyzer emits character unigrams and bigrams for Han runs;
+Chinese has no spaces, so the analyzer emits character unigrams and bigrams for Han runs,
+plus the words jieba segments (with a wallet vocabulary added);
 for Latin script it emits words and character 3-4-grams, which make matching tolerant to
 typos ("pasword", "tranfer") and to partial words ("withdr").
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from functools import lru_cache
 
 from assistant.types import Lang
 
@@ -25,6 +28,28 @@ _EN_STOP = frozenset(
     "who this that these those there here with about into please help hi hello just have has "
     "had not no any some get got".split()
 )
+
+
+#: Wallet words jieba's general dictionary splits wrongly; kept whole as word features.
+DOMAIN_WORDS = (
+    "助记词", "私钥", "公钥", "钱包", "冷钱包", "观察钱包", "矿工费", "手续费", "燃料费", "提币", "充币",
+    "提现", "充值", "到账", "转账", "收款", "收款地址", "波场", "以太坊", "币安链", "币安智能链", "马蹄链",
+    "能量", "带宽", "质押", "授权", "取消授权", "空投", "钓鱼", "假客服", "客服", "人工客服", "转人工",
+    "交易哈希", "哈希", "区块浏览器", "链上", "跨链", "闪兑", "兑换", "滑点", "合约地址", "自定义代币",
+    "自定义网络", "节点", "备注", "标签", "地址簿", "指纹", "面容", "应用锁", "交易密码", "被盗", "盗币",
+    "重置密码", "忘记密码", "导入钱包", "创建钱包", "备份", "卡住", "打包中", "加速", "取消交易",
+)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    """jieba, loaded once, with the wallet vocabulary added."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    for word in DOMAIN_WORDS:
+        jieba.add_word(word, freq=200_000)
+    return jieba
 
 
 def normalize(text: str) -> str:
@@ -56,6 +81,8 @@ def analyze(text: str) -> list[str]:
         if _HAN_RE.match(run):
             features.extend(run)
             features.extend(run[i:i + 2] for i in range(len(run) - 1))
+            if len(run) > 2:
+                features.extend("w:" + w for w in _jieba().lcut(run) if len(w) >= 2)
             continue
         if run not in _EN_STOP:
             features.append("w:" + run)

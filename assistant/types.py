@@ -95,6 +95,8 @@ class Hit:
     lexical: float = 0.0
     fuzzy: float = 0.0
     intent: float = 0.0
+    article: float = 0.0
+    body: float = 0.0
     matched: str = ""
 
 

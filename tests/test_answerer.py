@@ -76,3 +76,16 @@ def test_requests_for_a_person(text):
 ])
 def test_not_requests_for_a_person(text):
     assert not wants_human(text)
+
+
+@pytest.mark.parametrize("text", [
+    "need an agent about my missing deposit on binance", "wallet drained, i need a human right now",
+    "is there a live agent", "I want a real person",
+])
+def test_requests_for_a_person_inside_longer_messages(text):
+    assert wants_human(text)
+
+
+def test_a_single_weak_candidate_is_not_answered():
+    d = decide("hmm", IN_SCOPE, hits(0.4), TH)
+    assert d.action == "handoff" and d.article_id is None

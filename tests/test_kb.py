@@ -134,3 +134,20 @@ def test_bad_out_of_scope_file(tmp_path):
     kb = write_kb(tmp_path / "kb")
     (kb / "out_of_scope.yaml").write_text("- just a list\n", "utf-8")
     assert any("out_of_scope.yaml" in m and "questions" in m for m in _problems(kb))
+
+
+def test_one_language_kb_has_no_counterpart_warnings(tmp_path):
+    kb_dir = write_kb(tmp_path / "kb")
+    for p in (kb_dir / "zh").glob("*.md"):
+        p.unlink()
+    assert load_kb(kb_dir).warnings == ()
+
+
+def test_custom_categories(tmp_path):
+    kb = tmp_path / "kb"
+    (kb / "en").mkdir(parents=True)
+    (kb / "categories.yaml").write_text("categories: [cards, loans]\n", "utf-8")
+    (kb / "en" / "a.md").write_text(article_text("a", "cards", "en", "A", ["x", "y", "z"], "B"))
+    (kb / "en" / "b.md").write_text(article_text("b", "account", "en", "B", ["x", "y", "z"], "B"))
+    msgs = _problems(kb)
+    assert any("b.md" in m and "'account' is not one of cards, loans" in m for m in msgs)
