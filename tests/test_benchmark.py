@@ -1,0 +1,78 @@
+"""Public-benchmark runner on a tiny folder in the same format (real model, real build)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant import benchmark as bm
+from assistant.config import Settings
+
+pytestmark = pytest.mark.slow
+
+LABELS = {
+    "card_arrival": ["when will my card arrive", "card still not delivered", "where is my new card",
+                     "how long does card delivery take", "my card has not come in the mail",
+                     "tracking for my card", "card delivery status", "still waiting for the card"],
+    "Exchange_rate": ["what exchange rate do you use", "is the exchange rate fair",
+                      "how are exchange rates calculated", "rate for converting euros",
+                      "why was the exchange rate bad", "currency conversion rate",
+                      "what rate applies to dollars", "exchange rate today"],
+    "lost_or_stolen_card": ["i lost my card", "my card was stolen", "someone took my card",
+                            "cannot find my card anywhere", "report a stolen card",
+                            "card missing from wallet", "freeze my lost card", "card got stolen"],
+}
+OOS_TRAIN = ["what is the weather", "tell me a joke", "play some music", "who won the game",
+             "recipe for pasta", "how tall is everest"]
+
+
+def _write(folder, with_val: bool):
+    folder.mkdir()
+    train = [{"text": t, "label": lab} for lab, ts in LABELS.items() for t in ts]
+    train += [{"text": t, "label": "oos"} for t in OOS_TRAIN]
+    test = [{"text": "has my card been shipped yet", "label": "card_arrival"},
+            {"text": "my card got stolen yesterday", "label": "lost_or_stolen_card"},
+            {"text": "what's the conversion rate for pounds", "label": "Exchange_rate"},
+            {"text": "sing me a song", "label": "oos"}]
+    files = {"train": train, "test": test}
+    if with_val:
+        files["val"] = [{"text": "card not arrived yet", "label": "card_arrival"},
+                        {"text": "exchange rate for yen", "label": "Exchange_rate"},
+                        {"text": "lost my debit card", "label": "lost_or_stolen_card"},
+                        {"text": "what's the news today", "label": "oos"}]
+    for name, rows in files.items():
+        (folder / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("with_val", [True, False])
+def test_benchmark_runs_end_to_end(tmp_path, embedder, with_val):
+    folder = _write(tmp_path / "mini", with_val)
+    settings = Settings(thresholds_file=tmp_path / "none.json")
+    rep = bm.run(folder, tmp_path / "work", embedder, settings, log=lambda m: None)
+    assert {"accuracy", "inscope_accuracy", "oos_recall", "oos_precision", "train_seconds",
+            "n_test"} <= set(rep)
+    assert rep["n_test"] == 4 and rep["labels"] == 3
+    assert rep["inscope_accuracy"] >= 2 / 3
+    assert rep["tuned_on"] == ("val" if with_val else "train holdout (10%)")
+    kb_files = sorted(p.name for p in (tmp_path / "work" / "kb-tune" / "en").iterdir())
+    assert kb_files == ["card_arrival.md", "exchange_rate.md", "lost_or_stolen_card.md"]
+
+
+def test_score_counts_oos_like_the_paper():
+    s = bm.score(["a", "b", "oos", "oos"], ["a", "oos", "oos", "b"])
+    assert s == {"accuracy": 0.5, "inscope_accuracy": 0.5, "oos_recall": 0.5,
+                 "oos_precision": 0.5, "n_test": 4}
+
+
+def test_missing_split_is_a_clear_error(tmp_path, embedder):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(bm.BenchmarkError, match="train.jsonl"):
+        bm.run(tmp_path / "empty", tmp_path / "w", embedder, Settings(), log=lambda m: None)
+
+
+def test_subsample_keeps_n_per_label_and_all_oos():
+    rows = [bm.Example(f"t{i}", "a") for i in range(20)] + [bm.Example("x", "oos")] * 3
+    out = bm._subsample(rows, 5, seed=0)
+    assert sum(1 for r in out if r.label == "a") == 5 and sum(1 for r in out if r.label == "oos") == 3
