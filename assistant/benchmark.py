@@ -165,12 +165,12 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
     log(f"built tuning index in {time.perf_counter() - started:.0f}s")
     s_tune = _settings(settings, work, "tune")
     assistant = Assistant(s_tune, embedder=embedder).warm_up()
-    obs = observe(assistant, _rows(tune_rows, ids), tickets=False)
+    obs = observe(assistant, _rows(tune_rows, ids), tickets=False, batch_embed=True)
     weights, mrr = tune_weights(obs, assistant.retriever.weights)  # type: ignore[union-attr]
     log(f"weights {weights} (MRR {mrr} on {tuned_on})")
     assistant = Assistant(_with_weights(s_tune, weights), embedder=embedder).warm_up()
-    obs = observe(assistant, _rows(tune_rows, ids), tickets=False)
-    th = choose_thresholds(obs, ids, assistant.thresholds)
+    obs = observe(assistant, _rows(tune_rows, ids), tickets=False, batch_embed=True)
+    th = choose_thresholds(obs, ids, assistant.thresholds["en"])
     log(f"thresholds answer={th.answer} decline={th.decline} (on {tuned_on})")
 
     if tune_train is not train:
@@ -184,9 +184,9 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
         final = _with_weights(s_tune, weights)
     train_seconds = time.perf_counter() - started
     assistant = Assistant(final, embedder=embedder).warm_up()
-    assistant.thresholds = th
+    assistant.thresholds = {lang: th for lang in assistant.thresholds}
     t0 = time.perf_counter()
-    test_obs = observe(assistant, _rows(test, ids), tickets=False)
+    test_obs = observe(assistant, _rows(test, ids), tickets=False, batch_embed=True)
     predicted = [predicted_label(decide("", o.trace.intent, list(o.trace.hits), th), ids)
                  for o in test_obs]
     result = score([ex.label for ex in test], predicted)

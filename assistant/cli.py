@@ -204,8 +204,8 @@ def _tune(args: argparse.Namespace) -> int:
     with tmp:
         assistant.warm_up()
         rows = ev.load_eval_set(path, set(assistant.index.kb.ids()) if assistant.index else None)
-        print(f"tuning on {set_name} ({len(rows)} rows), wrong-answer rate <= {target}",
-              file=sys.stderr)
+        print(f"tuning on {set_name} ({len(rows)} rows), wrong-answer rate <= {target} "
+              "per language", file=sys.stderr)
         obs = ev.observe(assistant, rows, _progress)
         weights, mrr = ev.tune_weights(obs, assistant.retriever.weights)
         print(f"evidence weights: {weights} (MRR {mrr})")
@@ -214,18 +214,23 @@ def _tune(args: argparse.Namespace) -> int:
         again, tmp2 = ev.isolated_assistant(retuned, embedder=assistant.embedder)
         with tmp2:
             obs = ev.observe(again.warm_up(), rows, _progress)
-            result = ev.tune(obs, again.handoff_flags, again.thresholds, target)
+            results = {}
+            for lang, base in again.thresholds.items():
+                subset = [o for o in obs if o.trace.lang == lang]
+                if subset:
+                    results[lang] = ev.tune(subset, again.handoff_flags, base, target,
+                                            confidence=settings.tune_confidence)
             again.close()
-        ev.write_thresholds(settings.thresholds_file, result, set_name, weights)
+        ev.write_thresholds(settings.thresholds_file, results, set_name, weights)
         assistant.close()
-    th, m = result.thresholds, result.metrics
-    if not result.feasible:
-        print(f"warning: no thresholds keep the wrong-answer rate under {target}; "
-              "chose the lowest rate found", file=sys.stderr)
-    print(f"thresholds: answer={th.answer} clarify={th.clarify} margin={th.margin} "
-          f"decline={th.decline}")
-    print(f"expected on {set_name}: coverage={m['coverage']} answer_accuracy="
-          f"{m['answer_accuracy']} wrong_answer_rate={m['wrong_answer_rate']}")
+    for lang, result in results.items():
+        th, m = result.thresholds, result.metrics
+        if not result.feasible:
+            print(f"warning: {lang}: no thresholds keep the wrong-answer rate under {target}; "
+                  "chose the lowest rate found", file=sys.stderr)
+        print(f"{lang}: answer={th.answer} clarify={th.clarify} margin={th.margin} "
+              f"decline={th.decline}; expected on {set_name}: coverage={m['coverage']} "
+              f"answer_accuracy={m['answer_accuracy']} wrong_answer_rate={m['wrong_answer_rate']}")
     print(f"wrote {settings.thresholds_file}")
     return 0
 

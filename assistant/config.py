@@ -25,6 +25,10 @@ TUNABLE = (
     "clarify_threshold",
     "clarify_margin",
     "decline_threshold",
+    "answer_threshold_zh",
+    "clarify_threshold_zh",
+    "clarify_margin_zh",
+    "decline_threshold_zh",
     "weight_dense",
     "weight_lexical",
     "weight_fuzzy",
@@ -79,6 +83,10 @@ class Settings(BaseSettings):
     decline_threshold: float = Field(
         0.5, ge=0, le=1, description="Out-of-scope probability at or above which we decline."
     )
+    answer_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
+    clarify_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
+    clarify_margin_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
+    decline_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
     clarify_max: int = Field(3, ge=2, le=5)
 
     # Queue and API
@@ -100,6 +108,10 @@ class Settings(BaseSettings):
     eval_dir: Path = Field(ROOT / "eval", description="Eval sets (<name>.jsonl) and reports/.")
     max_wrong_answer_rate: float = Field(
         0.03, ge=0, le=1, description="`assistant tune` keeps the wrong-answer rate at or under this.")
+    tune_confidence: float = Field(
+        0.8, ge=0.5, le=0.99,
+        description="`assistant tune` holds this bootstrap quantile of the wrong-answer rate "
+        "under the target (guards against thresholds that only fit the tuning set).")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -109,6 +121,11 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("must name a sentence-transformers model or a local path")
         return v.strip()
+
+    def threshold(self, name: str, lang: str) -> float:
+        """A decision threshold for a language: its override if set, else the shared value."""
+        override = getattr(self, f"{name}_{lang}", None) if lang != "en" else None
+        return float(override if override is not None else getattr(self, name))
 
     @property
     def queue_path(self) -> Path:

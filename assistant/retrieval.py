@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant.index import Entry, VectorIndex
-from assistant.text import analyze, normalize
+from assistant.text import analyze, normalize, pre_analyzed
 from assistant.types import OUT_OF_SCOPE, Hit, Intent
 
 
@@ -41,6 +41,7 @@ class QueryFeatures:
     known_ratio: float
     intent: Intent | None = None
     article_probs: dict[str, float] | None = None
+    tokens: list[str] | None = None  # `analyze(text)`, computed once per query
 
 
 class HybridRetriever:
@@ -62,11 +63,12 @@ class HybridRetriever:
         self._by_article: dict[str, list[int]] = defaultdict(list)
         for i, e in enumerate(entries):
             self._by_article[e.article_id].append(i)
-        self._tfidf = TfidfVectorizer(analyzer=analyze, sublinear_tf=True)
-        self._matrix = self._tfidf.fit_transform(self._texts) if entries else None
+        self._tfidf = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
+        self._matrix = (self._tfidf.fit_transform([analyze(t) for t in self._texts])
+                        if entries else None)
         # Article bodies: a second, weaker lexical field (words users use but questions lack).
         self._body_ids = np.array([aid for aid, _ in bodies or []], dtype=object)
-        self._body_matrix = (self._tfidf.transform([t for _, t in bodies])
+        self._body_matrix = (self._tfidf.transform([analyze(t) for _, t in bodies])
                              if bodies and entries else None)
 
     def search(self, q: QueryFeatures, k: int | None = None) -> list[Hit]:
@@ -75,7 +77,8 @@ class HybridRetriever:
         if not self._entries:
             return []
         dense = self._dense_scores(q.vector)
-        lexical, lex_best, body = self._lexical_scores(q.text)
+        lexical, lex_best, body = self._lexical_scores(
+            q.tokens if q.tokens is not None else analyze(q.text))
         w_dense = self.weights.dense * max(0.0, min(1.0, q.known_ratio))
         probs = q.intent.probabilities if q.intent else {}
         art_probs = q.article_probs or {}
@@ -115,10 +118,10 @@ class HybridRetriever:
                 best[aid] = max(0.0, float(s))
         return best
 
-    def _lexical_scores(self, text: str) -> tuple[dict[str, float], dict[str, str],
-                                                  dict[str, float]]:
+    def _lexical_scores(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, str],
+                                                          dict[str, float]]:
         """Best TF-IDF cosine per article over questions (and the text) and over bodies."""
-        vec = self._tfidf.transform([text])
+        vec = self._tfidf.transform([tokens])
         if vec.nnz == 0:
             return {}, {}, {}
         body: dict[str, float] = {}

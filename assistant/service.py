@@ -22,8 +22,8 @@ from assistant.index import LoadedIndex, load_index
 from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
 from assistant.safety import redact
-from assistant.text import detect_lang, normalize
-from assistant.types import Hit, Intent, Lang, Reply, Ticket
+from assistant.text import analyze, detect_lang, normalize
+from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,16 @@ class Trace:
     known_ratio: float = 1.0
 
 
+def thresholds_for(settings: Settings, lang: str) -> Thresholds:
+    """The decision thresholds for one language (settings, tuned file, overrides)."""
+    return Thresholds(
+        answer=settings.threshold("answer_threshold", lang),
+        clarify=settings.threshold("clarify_threshold", lang),
+        margin=settings.threshold("clarify_margin", lang),
+        decline=settings.threshold("decline_threshold", lang),
+        clarify_max=settings.clarify_max)
+
+
 class Assistant:
     """The whole query path: redact, understand, retrieve, decide, word, hand off."""
 
@@ -71,10 +81,8 @@ class Assistant:
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
             {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
-        self.thresholds = Thresholds(
-            answer=settings.answer_threshold, clarify=settings.clarify_threshold,
-            margin=settings.clarify_margin, decline=settings.decline_threshold,
-            clarify_max=settings.clarify_max)
+        self.thresholds: dict[str, Thresholds] = {lang: thresholds_for(settings, lang)
+                                                  for lang in LANGS}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -118,10 +126,11 @@ class Assistant:
         assert self.classifier and self.retriever
         vector = self.embedder.encode_query(normalize(text))
         ratio = self._known_ratio(text)
-        intent = self.classifier.predict(text, vector, ratio)
-        article_probs = (self.article_classifier.predict(text, vector, ratio).probabilities
+        tokens = analyze(text)
+        intent = self.classifier.predict(text, vector, ratio, tokens)
+        article_probs = (self.article_classifier.predict(text, vector, ratio, tokens).probabilities
                          if self.article_classifier else None)
-        features = QueryFeatures(text, vector, ratio, intent, article_probs)
+        features = QueryFeatures(text, vector, ratio, intent, article_probs, tokens)
         return features, self.retriever.search(features)
 
     def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None) -> Reply:
@@ -141,7 +150,7 @@ class Assistant:
         lang = lang or detect_lang(text)
         features, hits = self.understand(text)
         assert features.intent is not None and self.index is not None
-        decision = decide(text, features.intent, hits, self.thresholds, self.handoff_flags)
+        decision = decide(text, features.intent, hits, self.thresholds[lang], self.handoff_flags)
         reply = self._word(decision, text, lang, features.intent, session_id, red.found, tickets)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",

@@ -90,3 +90,8 @@ def analyze(text: str) -> list[str]:
         for n in (3, 4):
             features.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
     return features
+
+
+def pre_analyzed(features: list[str]) -> list[str]:
+    """Analyzer for vectorizers fed with `analyze` output (a query is analyzed only once)."""
+    return features

@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 
 from assistant import evaluation as ev
 from assistant.answerer import Thresholds
-from assistant.config import ROOT
+from assistant.config import ROOT, load_settings
 from assistant.kb import load_kb
 from assistant.retrieval import Weights
 from assistant.service import Trace
@@ -81,18 +81,26 @@ def test_tune_weights_prefers_the_evidence_that_ranks_right():
 
 
 def test_write_report_and_thresholds(tmp_path, handmade, tiny_settings):
-    rep = ev.report(handmade, ev.redecide(handmade, TH, {}), TH, "mini")
-    points = ev.curve(handmade, {}, TH)
+    per_lang = {"en": TH, "zh": TH}
+    rep = ev.report(handmade, ev.redecide(handmade, per_lang, {}), per_lang, "mini")
+    points = ev.curve(handmade, {}, per_lang)
+    assert set(points) == {"en", "zh"}
     paths = ev.write_report(rep, handmade, points, tmp_path, tiny_settings)
     data = json.loads(paths[0].read_text())
-    assert data["curve"] and data["wrong_answer_rate"] == rep["wrong_answer_rate"]
+    assert data["curve"]["en"] and data["wrong_answer_rate"] == rep["wrong_answer_rate"]
     assert "| all |" in paths[1].read_text()
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths[2:])
-    result = ev.tune(handmade, {}, TH, 0.0)
-    ev.write_thresholds(tmp_path / "t.json", result, "mini", Weights(0.4, 0.3, 0.1, 0.1))
+    en = ev.tune(handmade, {}, TH, 0.0)
+    zh = ev.tune(handmade, {}, TH, 0.5)
+    ev.write_thresholds(tmp_path / "t.json", {"en": en, "zh": zh}, "mini",
+                        Weights(0.4, 0.3, 0.1, 0.1))
     saved = json.loads((tmp_path / "t.json").read_text())
-    assert saved["thresholds"]["answer_threshold"] == result.thresholds.answer
+    assert saved["thresholds"]["answer_threshold"] == en.thresholds.answer
+    assert saved["thresholds"]["answer_threshold_zh"] == zh.thresholds.answer
     assert saved["weights"]["weight_lexical"] == 0.3
+    s = load_settings(thresholds_file=tmp_path / "t.json")
+    assert s.threshold("answer_threshold", "zh") == zh.thresholds.answer
+    assert s.threshold("answer_threshold", "en") == en.thresholds.answer
 
 
 @pytest.mark.parametrize("line,message", [
