@@ -51,6 +51,22 @@ class Decision:
     confidence: float
     reason: str
     handoff: bool = False  # answer first, then also route to a person
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What safety found in the message, and the articles that answer it."""
+
+    scam: bool = False
+    theft: bool = False
+    scam_article: str | None = None
+    theft_article: str | None = None
+
+
+REASON_HUMAN = "user asked for a person"
+REASON_THEFT = "reported theft"
+REASON_SCAM = "impersonation scam"
 
 
 def wants_human(text: str) -> bool:
@@ -59,14 +75,26 @@ def wants_human(text: str) -> bool:
 
 
 def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
-           article_handoff: dict[str, bool] | None = None) -> Decision:
-    """Pick the action for one message from its intent and scored articles."""
+           article_handoff: dict[str, bool] | None = None,
+           signals: Signals | None = None) -> Decision:
+    """Pick the action for one message from its intent, scored articles and safety signals.
+
+    Order matters: a reported theft goes to a person urgently (after the article that says
+    what to do now); an impersonation scam gets the scam warning article whatever the
+    scores say; then an explicit request for a person; then the scores.
+    """
     top = hits[0] if hits else None
     second = hits[1] if len(hits) > 1 else None
     confidence = top.score if top else 0.0
     shortlist = tuple(hits[: th.clarify_max])
+    sig = signals or Signals()
+    if sig.theft:
+        return Decision("handoff", sig.theft_article, shortlist, confidence, REASON_THEFT,
+                        handoff=sig.theft_article is not None, urgent=True)
+    if sig.scam and sig.scam_article:
+        return Decision("answer", sig.scam_article, shortlist, confidence, REASON_SCAM)
     if wants_human(text):
-        return Decision("handoff", None, shortlist, confidence, "user asked for a person")
+        return Decision("handoff", None, shortlist, confidence, REASON_HUMAN)
     out_of_scope = intent.category == OUT_OF_SCOPE or intent.out_of_scope >= th.decline
     if out_of_scope and (top is None or top.score < th.answer):
         return Decision("decline", None, (), confidence, "out of scope")

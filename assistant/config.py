@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     decline_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
     clarify_max: int = Field(3, ge=2, le=5)
 
+    # Safety
+    scam_article: str = Field("fake-support-scam",
+                              description="Article answering impersonation scams.")
+    theft_article: str = Field("stolen-funds",
+                               description="Article telling what to do after a theft.")
+
     # Queue and API
     max_query_chars: int = Field(2000, ge=1, le=100_000)
     search_max_k: int = Field(20, ge=1, le=100)

@@ -17,6 +17,8 @@ from typing import Protocol
 from assistant.errors import QueueError
 from assistant.types import Ticket
 
+PRIORITIES = ("normal", "urgent")
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
     id          TEXT PRIMARY KEY,
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     session_id  TEXT,
     category    TEXT,
     reason      TEXT,
-    candidates  TEXT NOT NULL DEFAULT '[]'
+    candidates  TEXT NOT NULL DEFAULT '[]',
+    priority    TEXT NOT NULL DEFAULT 'normal'
 );
 CREATE INDEX IF NOT EXISTS tickets_status_seq ON tickets(status, seq);
 """
@@ -36,7 +39,7 @@ CREATE INDEX IF NOT EXISTS tickets_status_seq ON tickets(status, seq);
 
 class HandoffQueue(Protocol):
     def create(self, *, query: str, lang: str, session_id: str | None, category: str | None,
-               reason: str, candidates: list[dict]) -> Ticket: ...
+               reason: str, candidates: list[dict], priority: str = "normal") -> Ticket: ...
 
     def get(self, ticket_id: str) -> dict | None: ...
 
@@ -65,6 +68,10 @@ class SqliteHandoffQueue:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.executescript(_SCHEMA)
+                columns = {r[1] for r in conn.execute("PRAGMA table_info(tickets)")}
+                if "priority" not in columns:  # a queue file from before priorities
+                    conn.execute("ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL "
+                                 "DEFAULT 'normal'")
             except (OSError, sqlite3.Error) as exc:
                 raise QueueError(f"cannot open the handoff queue at {self.path}: {exc}; "
                                  "check ASSISTANT_DATA_DIR") from exc
@@ -76,7 +83,9 @@ class SqliteHandoffQueue:
         return self.open()._conn  # type: ignore[return-value]
 
     def create(self, *, query: str, lang: str, session_id: str | None, category: str | None,
-               reason: str, candidates: list[dict]) -> Ticket:
+               reason: str, candidates: list[dict], priority: str = "normal") -> Ticket:
+        if priority not in PRIORITIES:
+            raise QueueError(f"priority {priority!r} is not one of {', '.join(PRIORITIES)}")
         ticket_id = secrets.token_urlsafe(12)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock:
@@ -85,9 +94,9 @@ class SqliteHandoffQueue:
                 seq = self.conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
                 self.conn.execute(
                     "INSERT INTO tickets (id, seq, created_at, query, lang, session_id, category,"
-                    " reason, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " reason, candidates, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (ticket_id, seq, now, query, lang, session_id, category, reason,
-                     json.dumps(candidates, ensure_ascii=False)),
+                     json.dumps(candidates, ensure_ascii=False), priority),
                 )
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -105,14 +114,20 @@ class SqliteHandoffQueue:
         return data
 
     def position(self, ticket_id: str) -> int | None:
-        """1-based place among open tickets, oldest first; None if not open."""
+        """1-based place among open tickets (urgent first, then oldest); None if not open."""
         row = self.conn.execute(
-            "SELECT seq FROM tickets WHERE id = ? AND status = 'open'", (ticket_id,)).fetchone()
+            "SELECT seq, priority FROM tickets WHERE id = ? AND status = 'open'",
+            (ticket_id,)).fetchone()
         if row is None:
             return None
-        return int(self.conn.execute(
-            "SELECT COUNT(*) FROM tickets WHERE status = 'open' AND seq <= ?", (row[0],)
-        ).fetchone()[0])
+        seq, priority = row
+        if priority == "urgent":
+            query = ("SELECT COUNT(*) FROM tickets WHERE status = 'open' AND priority = 'urgent'"
+                     " AND seq <= ?")
+        else:
+            query = ("SELECT COUNT(*) FROM tickets WHERE status = 'open' AND "
+                     "(priority = 'urgent' OR seq <= ?)")
+        return int(self.conn.execute(query, (seq,)).fetchone()[0])
 
     def open_count(self) -> int:
         return int(self.conn.execute(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from assistant import entities as ent
 from assistant import templates
-from assistant.answerer import Decision, Thresholds, decide
+from assistant.answerer import REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals, Thresholds, decide
 from assistant.config import Settings
 from assistant.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.errors import QueueError
@@ -21,7 +21,7 @@ from assistant.handoff import HandoffQueue, SqliteHandoffQueue
 from assistant.index import LoadedIndex, load_index
 from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
-from assistant.safety import redact
+from assistant.safety import looks_like_scam, looks_like_theft, redact
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
 
@@ -150,7 +150,8 @@ class Assistant:
         lang = lang or detect_lang(text)
         features, hits = self.understand(text)
         assert features.intent is not None and self.index is not None
-        decision = decide(text, features.intent, hits, self.thresholds[lang], self.handoff_flags)
+        decision = decide(text, features.intent, hits, self.thresholds[lang], self.handoff_flags,
+                          self._signals(text))
         reply = self._word(decision, text, lang, features.intent, session_id, red.found, tickets)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
@@ -198,6 +199,12 @@ class Assistant:
         titles = {h.id: a.title for h in d.candidates if (a := kb.get(h.id, lang))}
         article = kb.get(d.article_id, lang) if d.article_id else None
         parts: list[str] = []
+        if redacted:
+            parts.append(templates.message(lang, "secret"))
+        if d.reason == REASON_SCAM:
+            parts.append(templates.message(lang, "scam"))
+        if d.reason == REASON_THEFT:
+            parts.append(templates.message(lang, "theft"))
         if article is not None:
             parts.append(templates.render_article(article, ent.extract(text), self.facts, lang))
         if d.action == "decline":
@@ -207,8 +214,8 @@ class Assistant:
                                                        if h.id in titles]))
         ticket: Ticket | None = None
         if d.action == "handoff":
-            key = ("handoff_article" if article is not None
-                   else "handoff_human" if d.reason == "user asked for a person" else "handoff_low")
+            key = ("handoff_urgent" if d.urgent else "handoff_article" if article is not None
+                   else "handoff_human" if d.reason == REASON_HUMAN else "handoff_low")
             parts.append(templates.message(lang, key))
             if tickets:
                 ticket = self._ticket(text, lang, session_id, intent, d, titles)
@@ -230,10 +237,18 @@ class Assistant:
         try:
             return self.queue.create(query=text, lang=lang, session_id=session_id,
                                      category=intent.category, reason=d.reason,
-                                     candidates=candidates)
+                                     candidates=candidates,
+                                     priority="urgent" if d.urgent else "normal")
         except QueueError:
             log.exception("ticket not created")
             return None
+
+    def _signals(self, text: str) -> Signals:
+        ids = set(self.handoff_flags)
+        s = self.settings
+        return Signals(scam=looks_like_scam(text), theft=looks_like_theft(text),
+                       scam_article=s.scam_article if s.scam_article in ids else None,
+                       theft_article=s.theft_article if s.theft_article in ids else None)
 
     def _known_ratio(self, text: str) -> float:
         ratio = getattr(self.embedder, "known_ratio", None)

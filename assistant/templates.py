@@ -35,6 +35,16 @@ MESSAGES: dict[Lang, dict[str, str]] = {
                    "with anyone, including support."),
         "ticket_failed": ("I could not create a support ticket right now. Please try again in a "
                           "minute or email {support_email}."),
+        "secret": ("⚠️ Your message looked like it contained a recovery phrase or private key. "
+                   "It was removed and not stored. Nobody from support will ever ask for it. "
+                   "Treat this wallet as compromised: create a new wallet now and move your "
+                   "funds to it."),
+        "scam": ("⚠️ This looks like a scam. Official support never asks for your recovery "
+                 "phrase, private key or password, never messages you first, and never asks "
+                 "you to send coins to verify or sync a wallet."),
+        "theft": ("I'm sorry this happened. Do these steps right now, then an agent will "
+                  "follow up with you urgently."),
+        "handoff_urgent": "Your case is marked urgent and is at the front of the queue.",
     },
     "zh": {
         "decline": (
@@ -47,6 +57,12 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "ticket": ("您的工单号是 {ticket_id},当前排在第 {position} 位,客服会在这里回复您。"
                    "请勿向任何人(包括客服)提供助记词或私钥。"),
         "ticket_failed": "暂时无法创建工单,请稍后再试,或发送邮件至 {support_email}。",
+        "secret": ("⚠️ 您的消息中似乎包含助记词或私钥。我们已将其删除,不会保存。任何客服都不会向您索要"
+                   "助记词或私钥。请把这个钱包视为已泄露:立即创建新钱包,并把资产转移过去。"),
+        "scam": ("⚠️ 这很可能是诈骗。官方客服绝不会索要助记词、私钥或密码,不会主动私信您,也不会让您"
+                 "转币来“验证”或“同步”钱包。"),
+        "theft": "很抱歉遇到这种情况。请立即按下面的步骤操作,客服会尽快优先跟进。",
+        "handoff_urgent": "您的工单已标记为紧急,排在队列最前面。",
     },
 }
 

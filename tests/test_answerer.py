@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answerer import Thresholds, decide, wants_human
+from assistant.answerer import Signals, Thresholds, decide, wants_human
 from assistant.types import OUT_OF_SCOPE, Hit, Intent
 
 TH = Thresholds(answer=0.5, clarify=0.35, margin=0.05, decline=0.5)
@@ -89,3 +89,15 @@ def test_requests_for_a_person_inside_longer_messages(text):
 def test_a_single_weak_candidate_is_not_answered():
     d = decide("hmm", IN_SCOPE, hits(0.4), TH)
     assert d.action == "handoff" and d.article_id is None
+
+
+def test_theft_goes_to_a_person_urgently_with_the_article():
+    sig = Signals(theft=True, theft_article="stolen-funds", scam_article="scam")
+    d = decide("drained", IN_SCOPE, hits(0.9), TH, signals=sig)
+    assert (d.action, d.article_id, d.urgent, d.handoff) == ("handoff", "stolen-funds", True, True)
+
+
+def test_scam_gets_the_scam_article_even_with_weak_scores():
+    sig = Signals(scam=True, scam_article="fake-support-scam")
+    d = decide("客服让我提供助记词", IN_SCOPE, hits(0.2, 0.19), TH, signals=sig)
+    assert (d.action, d.article_id) == ("answer", "fake-support-scam")

@@ -156,3 +156,35 @@ def test_server_refuses_to_start_with_another_model(tiny_settings):
     with pytest.raises(IndexMismatchError, match="build_index.py"):
         with TestClient(create_app(other)):
             pass
+
+
+PHRASE = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+
+
+def test_pasted_phrase_is_warned_about_answered_and_never_kept(client, tiny_settings, caplog):
+    caplog.set_level("DEBUG")
+    resp = client.post("/answer", json={"query": f"my transaction failed, phrase: {PHRASE}"})
+    body = resp.json()
+    assert body["redacted"] is True and body["answer"].startswith("⚠️")
+    assert body["article"]["id"] == "tx-failed"
+    handoff = client.post("/answer", json={"query": f"转人工 {PHRASE}"})
+    assert handoff.json()["ticket"] is not None
+    for blob in (resp.text, handoff.text, caplog.text):
+        assert "sausage" not in blob and "legal winner" not in blob
+    db = (tiny_settings.data_dir / "handoff.sqlite3").read_bytes()
+    wal = tiny_settings.data_dir / "handoff.sqlite3-wal"
+    data = db + (wal.read_bytes() if wal.exists() else b"")
+    assert b"sausage" not in data and b"[REDACTED RECOVERY PHRASE]" in data
+
+
+def test_scam_message_gets_warning_and_scam_article(client):
+    body = client.post("/answer", json={"query": "有人在电报上自称管理员让我提供助记词"}).json()
+    assert body["action"] == "answer" and body["article"]["id"] == "fake-support"
+    assert body["answer"].startswith("⚠️") and body["lang"] == "zh"
+
+
+def test_theft_is_urgent_with_steps_first(client):
+    body = client.post("/answer", json={"query": "someone stole all my usdt last night"}).json()
+    assert body["action"] == "handoff" and body["article"]["id"] == "stolen-funds"
+    assert body["ticket"]["position"] == 1
+    assert body["answer"].index("new wallet") < body["answer"].index(body["ticket"]["id"])

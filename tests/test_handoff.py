@@ -49,3 +49,24 @@ def test_concurrent_creates_get_distinct_positions(tmp_path):
 def test_unknown_ticket(tmp_path):
     q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
     assert q.get("nope") is None and q.position("nope") is None
+
+
+def test_urgent_tickets_go_first(tmp_path):
+    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
+    normal = [_create(q, f"n{i}") for i in range(3)]
+    urgent = q.create(query="stolen", lang="en", session_id=None, category="security",
+                      reason="reported theft", candidates=[], priority="urgent")
+    assert urgent.position == 1
+    assert [q.position(t.id) for t in normal] == [2, 3, 4]
+    assert q.get(urgent.id)["priority"] == "urgent"
+
+
+def test_unknown_priority_is_refused(tmp_path):
+    import pytest
+
+    from assistant.errors import QueueError
+
+    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
+    with pytest.raises(QueueError, match="priority"):
+        q.create(query="x", lang="en", session_id=None, category=None, reason="",
+                 candidates=[], priority="vip")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from mnemonic import Mnemonic
 
-from assistant.safety import KEY_MARK, PHRASE_MARK, redact
+from assistant.safety import KEY_MARK, PHRASE_MARK, looks_like_scam, looks_like_theft, redact
 
 # Published BIP39 test vectors (trezor/python-mnemonic vectors.json).
 VECTOR_12 = "legal winner thank year wave sausage worth useful legal winner thank yellow"
@@ -51,3 +52,69 @@ def test_wif_key_is_redacted():
 def test_transaction_hash_alone_is_kept():
     tx = "0x" + "ab" * 32
     assert redact(f"tx {tx} failed").text == f"tx {tx} failed"
+
+
+# Published simplified-Chinese BIP39 vector (entropy 0x00..00, 12 words).
+ZH_VECTOR = "的 的 的 的 的 的 的 的 的 的 的 在"
+
+
+def test_chinese_vector_is_valid():
+    assert Mnemonic("chinese_simplified").check(ZH_VECTOR)
+
+
+def test_space_separated_chinese_phrase_is_redacted():
+    r = redact(f"我的助记词是 {ZH_VECTOR} 怎么导入")
+    assert r.phrase and ZH_VECTOR not in r.text and "怎么导入" in r.text
+
+
+def test_contiguous_chinese_phrase_with_checksum_and_hint():
+    r = redact("助记词:" + ZH_VECTOR.replace(" ", "") + " 帮我看看")
+    assert r.phrase and "的的的的" not in r.text
+
+
+def test_ordinary_chinese_sentences_are_untouched():
+    for text in ("我的钱包是不是被人盗了怎么办啊", "我在交易所提币到钱包一直不到账是什么原因",
+                 "助记词忘了怎么办 我的钱包是不是被人盗了"):
+        assert redact(text).text == text
+
+
+def test_keystore_json_is_redacted():
+    ks = ('{"address":"abc","crypto":{"cipher":"aes-128-ctr","ciphertext":"5318b4d5bcd28de6",'
+          '"kdf":"scrypt","kdfparams":{"n":262144}},"version":3}')
+    r = redact(f"my keystore {ks} help")
+    assert r.private_key and "ciphertext" not in r.text and "help" in r.text
+
+
+def test_bare_hex_without_transaction_words_is_treated_as_a_key():
+    key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+    assert key not in redact(f"is this ok {key}").text
+    assert key in redact(f"my transfer {key} has not arrived").text
+
+
+@pytest.mark.parametrize("text", [
+    "客服让我提供助记词", "support asked me to send coins to verify my wallet",
+    "a guy on telegram says he is admin and wants my seed phrase",
+    "someone DM'd me to sync my wallet", "管理员私聊我说要验证钱包", "they told me to validate wallet",
+])
+def test_scams_are_recognised(text):
+    assert looks_like_scam(text)
+
+
+@pytest.mark.parametrize("text", [
+    "how do I contact support", "客服电话是多少", "how do I back up my seed phrase",
+])
+def test_ordinary_questions_are_not_scams(text):
+    assert not looks_like_scam(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my wallet was drained last night", "钱包被盗了", "我的U被人转走了",
+    "I didn't make this transfer, 500 usdt gone", "all my tokens are gone",
+])
+def test_theft_reports_are_recognised(text):
+    assert looks_like_theft(text)
+
+
+@pytest.mark.parametrize("text", ["my transfer failed", "how do I send tokens", "转账失败了"])
+def test_ordinary_questions_are_not_theft(text):
+    assert not looks_like_theft(text)
