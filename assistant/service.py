@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -64,6 +65,17 @@ def thresholds_for(settings: Settings, lang: str) -> Thresholds:
         clarify_max=settings.clarify_max)
 
 
+@dataclass(frozen=True)
+class _State:
+    """One loaded index version and everything built from it; swapped whole on reload."""
+
+    index: LoadedIndex
+    classifier: IntentClassifier
+    article_classifier: IntentClassifier | None
+    retriever: HybridRetriever
+    handoff_flags: dict[str, bool]
+
+
 class Assistant:
     """The whole query path: redact, understand, retrieve, decide, word, hand off."""
 
@@ -73,11 +85,8 @@ class Assistant:
         self.embedder = embedder or SentenceTransformerEmbedder(
             settings.model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
         self.queue: HandoffQueue = queue or SqliteHandoffQueue(settings.queue_path)
-        self.index: LoadedIndex | None = None
-        self.classifier: IntentClassifier | None = None
-        self.article_classifier: IntentClassifier | None = None
-        self.retriever: HybridRetriever | None = None
-        self.handoff_flags: dict[str, bool] = {}
+        self._state: _State | None = None
+        self._reload_lock = threading.Lock()
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
             {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
@@ -88,50 +97,88 @@ class Assistant:
 
     def warm_up(self) -> "Assistant":
         """Load everything; raises IndexLoadError (with the fix) when the index is unusable."""
-        if self.retriever is not None:
+        if self._state is not None:
             return self
+        with self._reload_lock:
+            if self._state is None:
+                state = self._load()  # checks the index and its model before loading the model
+                warm = getattr(self.embedder, "warm_up", None)
+                if warm:
+                    warm()
+                self._state = state
+                open_queue = getattr(self.queue, "open", None)
+                if open_queue:
+                    open_queue()
+        return self
+
+    def reload(self) -> bool:
+        """Load the currently published index next to the serving one, then swap.
+
+        Requests in flight finish on the state they started with. Returns False when the
+        published version is already serving; raises (and keeps serving) when it is unusable.
+        """
+        with self._reload_lock:
+            current = self._state.index.manifest.version if self._state else None
+            fresh = self._load()
+            if fresh.index.manifest.version == current:
+                return False
+            self._state = fresh
+            return True
+
+    def _load(self) -> "_State":
         loaded = load_index(self.settings.index_dir, expected_model=self.settings.model)
-        warm = getattr(self.embedder, "warm_up", None)
-        if warm:
-            warm()
-        self.classifier = IntentClassifier.load(loaded.path)
+        classifier = IntentClassifier.load(loaded.path)
         articles_file = loaded.path / ARTICLES_FILE
-        self.article_classifier = (IntentClassifier.load(loaded.path, ARTICLES_FILE)
-                                   if articles_file.is_file() else None)
+        article_classifier = (IntentClassifier.load(loaded.path, ARTICLES_FILE)
+                              if articles_file.is_file() else None)
         categories = {a.id: a.category for a in loaded.kb.articles}
         s = self.settings
-        self.retriever = HybridRetriever(
+        retriever = HybridRetriever(
             loaded.vectors, loaded.entries, categories,
             Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent,
                     s.weight_article, s.weight_body),
             bodies=[(a.id, f"{a.title}\n{' '.join(a.tags)}\n{a.body}") for a in loaded.kb.articles],
             dense_top_k=s.dense_top_k, candidates=s.candidates)
-        self.index = loaded
-        self.handoff_flags = {a.id: a.handoff for a in loaded.kb.articles}
-        open_queue = getattr(self.queue, "open", None)
-        if open_queue:
-            open_queue()
         log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
                  loaded.manifest.articles, loaded.manifest.model)
-        return self
+        return _State(loaded, classifier, article_classifier, retriever,
+                      {a.id: a.handoff for a in loaded.kb.articles})
+
+    @property
+    def state(self) -> "_State":
+        """The serving index and models (one consistent snapshot)."""
+        self.warm_up()
+        assert self._state is not None
+        return self._state
+
+    @property
+    def index(self) -> LoadedIndex | None:
+        return self._state.index if self._state else None
+
+    @property
+    def retriever(self) -> HybridRetriever | None:
+        return self._state.retriever if self._state else None
+
+    @property
+    def handoff_flags(self) -> dict[str, bool]:
+        return self._state.handoff_flags if self._state else {}
 
     def close(self) -> None:
         self.queue.close()
 
     # ------------------------------------------------------------ queries
 
-    def understand(self, text: str) -> tuple[QueryFeatures, list[Hit]]:
+    def understand(self, text: str, st: "_State | None" = None) -> tuple[QueryFeatures, list[Hit]]:
         """Intent and scored articles for an already redacted text (no thresholds)."""
-        self.warm_up()
-        assert self.classifier and self.retriever
+        st = st or self.state
         vector = self.embedder.encode_query(normalize(text))
         ratio = self._known_ratio(text)
         tokens = analyze(text)
-        intent = self.classifier.predict(text, vector, ratio, tokens)
-        article_probs = (self.article_classifier.predict(text, vector, ratio, tokens).probabilities
-                         if self.article_classifier else None)
+        intent = st.classifier.predict(text, vector, ratio, tokens)
+        article_probs = (st.article_classifier.predict(text, vector, ratio, tokens).probabilities
+                         if st.article_classifier else None)
         features = QueryFeatures(text, vector, ratio, intent, article_probs, tokens)
-        return features, self.retriever.search(features)
+        return features, st.retriever.search(features)
 
     def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None) -> Reply:
         """Answer one message. The secret-free text is all that the rest of the path sees."""
@@ -148,11 +195,13 @@ class Assistant:
         red = redact(query)
         text = red.text
         lang = lang or detect_lang(text)
-        features, hits = self.understand(text)
-        assert features.intent is not None and self.index is not None
-        decision = decide(text, features.intent, hits, self.thresholds[lang], self.handoff_flags,
-                          self._signals(text))
-        reply = self._word(decision, text, lang, features.intent, session_id, red.found, tickets)
+        st = self.state
+        features, hits = self.understand(text, st)
+        assert features.intent is not None
+        decision = decide(text, features.intent, hits, self.thresholds[lang], st.handoff_flags,
+                          self._signals(text, st))
+        reply = self._word(st, decision, text, lang, features.intent, session_id, red.found,
+                           tickets)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
                  reply.action, features.intent.category, features.intent.confidence,
@@ -165,14 +214,14 @@ class Assistant:
         """Articles for a search box: same hybrid ranking, titles in the user's language."""
         text = redact(query).text
         lang = lang or detect_lang(text)
-        _, hits = self.understand(text)
+        st = self.state
+        _, hits = self.understand(text, st)
         floor = self.settings.search_min_score if min_score is None else min_score
-        assert self.index is not None
         results = []
         for h in hits[:k]:
             if h.score < floor:
                 continue
-            article = self.index.kb.get(h.id, lang)
+            article = st.index.kb.get(h.id, lang)
             if article is None:
                 continue
             body = templates.render_article(article, ent.Entities(), self.facts, lang)
@@ -192,10 +241,9 @@ class Assistant:
 
     # ------------------------------------------------------------ helpers
 
-    def _word(self, d: Decision, text: str, lang: Lang, intent: Intent, session_id: str | None,
-              redacted: bool, tickets: bool = True) -> Reply:
-        assert self.index is not None
-        kb = self.index.kb
+    def _word(self, st: "_State", d: Decision, text: str, lang: Lang, intent: Intent,
+              session_id: str | None, redacted: bool, tickets: bool = True) -> Reply:
+        kb = st.index.kb
         titles = {h.id: a.title for h in d.candidates if (a := kb.get(h.id, lang))}
         article = kb.get(d.article_id, lang) if d.article_id else None
         parts: list[str] = []
@@ -243,8 +291,8 @@ class Assistant:
             log.exception("ticket not created")
             return None
 
-    def _signals(self, text: str) -> Signals:
-        ids = set(self.handoff_flags)
+    def _signals(self, text: str, st: "_State") -> Signals:
+        ids = set(st.handoff_flags)
         s = self.settings
         return Signals(scam=looks_like_scam(text), theft=looks_like_theft(text),
                        scam_article=s.scam_article if s.scam_article in ids else None,
