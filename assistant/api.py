@@ -8,19 +8,27 @@ Every error has one JSON shape::
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import secrets
+import threading
+import time
 import uuid
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import __version__
 from assistant.config import Settings, load_settings
+from assistant.errors import AssistantError
+from assistant.safety import redact
 from assistant.service import Assistant
 
 log = logging.getLogger(__name__)
@@ -47,19 +55,21 @@ def error_body(status: int, code: str, message: str, details: list[dict] | None 
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
-    """Build the app. The model and index load in the lifespan, not at import."""
+    """Build the app. Settings are read now; the model and index load in the lifespan."""
+    s = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        s = settings or load_settings()
         a = assistant or Assistant(s)
         a.warm_up()  # refuses to start on a missing index or a model mismatch
-        app.state.settings, app.state.assistant = s, a
+        app.state.assistant = a
         yield
         a.close()
 
     app = FastAPI(title="Wallet support assistant", version=__version__, lifespan=lifespan)
+    app.state.settings = s
     _install_error_handlers(app)
+    _install_middleware(app, s)
 
     def get(request: Request) -> tuple[Settings, Assistant]:
         return request.app.state.settings, request.app.state.assistant
@@ -69,7 +79,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         """Answer, clarify, hand off or decline one message."""
         s, a = get(request)
         query = _check_query(body.query, s.max_query_chars, "query")
-        return a.answer(query, lang=body.lang, session_id=body.session_id).to_dict()
+        reply = a.answer(query, lang=body.lang, session_id=body.session_id)
+        request.state.action, request.state.category = reply.action, reply.intent.category
+        if s.log_queries:
+            log.debug("query (redacted): %s", redact(query).text)
+        return reply.to_dict()
 
     @app.get("/search")
     def search(request: Request,
@@ -83,7 +97,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             raise ApiError(422, "invalid_request", f"k must be at most {s.search_max_k}",
                            [{"field": "k", "message": f"at most {s.search_max_k}"}])
         results = a.search(query, k=k, lang=lang)
-        return {"query": q, "results": [r.to_dict() for r in results]}
+        return {"query": redact(q).text, "results": [r.to_dict() for r in results]}
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict:
@@ -91,10 +105,108 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         _, a = get(request)
         return a.health()
 
+    @app.post("/admin/reload")
+    def admin_reload(request: Request) -> dict:
+        """Load the newly published index and swap it in (admin token required)."""
+        s, a = get(request)
+        _require_admin(request, s)
+        try:
+            changed = a.reload()
+        except AssistantError as exc:
+            log.error("reload refused, previous index keeps serving: %s", exc)
+            raise ApiError(409, "reload_failed", f"new index refused, previous one keeps "
+                                                 f"serving: {exc}") from None
+        return {"reloaded": changed, **a.health()}
+
     return app
 
 
+def _require_admin(request: Request, s: Settings) -> None:
+    if not s.admin_token:
+        raise ApiError(404, "not_found", "admin endpoints are disabled; set "
+                                         "ASSISTANT_ADMIN_TOKEN to enable them")
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.encode(),
+                                                                 s.admin_token.encode()):
+        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <admin token>'")
+
+
+class _TokenBuckets:
+    """Per-client token buckets: `burst` requests at once, refilled at `per_minute`."""
+
+    def __init__(self, per_minute: float, burst: int, clock=time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when allowed, else the seconds until a request would be."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                if len(self._buckets) > 100_000:  # forget idle clients
+                    self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
+
+
+def _install_middleware(app: FastAPI, s: Settings) -> None:
+    buckets = _TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst) \
+        if s.rate_limit_per_minute > 0 else None
+    app.state.rate_limiter = buckets
+
+    @app.middleware("http")
+    async def guard_and_log(request: Request, call_next):
+        started = time.perf_counter()
+        request.state.request_id = uuid.uuid4().hex[:12]
+        response = _reject(request, s, buckets)
+        if response is None:
+            response = await call_next(request)
+        log.info(json.dumps({
+            "event": "request", "id": request.state.request_id, "method": request.method,
+            "route": request.url.path, "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "action": getattr(request.state, "action", None),
+            "category": getattr(request.state, "category", None)}))
+        return response
+
+    if s.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=s.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+
+
+def _reject(request: Request, s: Settings, buckets: _TokenBuckets | None) -> JSONResponse | None:
+    """A response for requests refused before routing (size, rate), else None."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit() or int(length) > s.max_body_bytes:
+            return JSONResponse(error_body(413, "too_large", f"request body over "
+                                           f"{s.max_body_bytes} bytes"), status_code=413)
+    elif request.method in ("POST", "PUT", "PATCH") and \
+            "chunked" in request.headers.get("transfer-encoding", ""):
+        return JSONResponse(error_body(411, "length_required",
+                                       "send a Content-Length header"), status_code=411)
+    if buckets is not None and request.url.path != "/healthz":
+        client = request.client.host if request.client else "unknown"
+        wait = buckets.take(client)
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            return JSONResponse(error_body(429, "rate_limited", f"too many requests; retry in "
+                                           f"{retry} s"), status_code=429,
+                                headers={"Retry-After": str(retry)})
+    return None
+
+
 def _check_query(text: str, limit: int, field: str) -> str:
+    """Clean odd code points (lone surrogates, NUL) and enforce the length limit."""
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
     if not text.strip():
         raise ApiError(422, "invalid_request", f"'{field}' is empty; send the user's message",
                        [{"field": field, "message": "must not be empty or blank"}])
@@ -133,9 +245,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                             status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        request_id = uuid.uuid4().hex[:12]
-        log.error("unexpected error %s: %s", request_id, type(exc).__name__)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex[:12]
+        # The exception's text may quote the user's message: log only its type and place.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+        log.error("unexpected error %s: %s at %s", request_id, type(exc).__name__, where)
         return JSONResponse(error_body(500, "internal_error",
                                        f"internal error; request id {request_id}"),
                             status_code=500)

@@ -97,6 +97,17 @@ class Settings(BaseSettings):
 
     # Queue and API
     max_query_chars: int = Field(2000, ge=1, le=100_000)
+    max_body_bytes: int = Field(16_384, ge=256, le=10_000_000,
+                                description="Largest accepted request body.")
+    rate_limit_per_minute: float = Field(
+        120, ge=0, description="Sustained requests per minute per client; 0 turns limiting off.")
+    rate_limit_burst: int = Field(30, ge=1, description="Requests a client may send at once.")
+    admin_token: str | None = Field(
+        None, description="Bearer token for /admin endpoints; unset means they are disabled.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins allowed to call the API from a browser '
+        '(JSON list, e.g. ["https://app.example"]).')
+    log_queries: bool = Field(False, description="Log each (redacted) query; for debugging.")
     search_max_k: int = Field(20, ge=1, le=100)
     search_min_score: float = Field(0.15, ge=0, le=1, description="Hide weaker search results.")
     snippet_chars: int = Field(160, ge=20, le=2000)
