@@ -266,7 +266,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("assistant").setLevel(settings.log_level)
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(),
+                access_log=False)  # the app logs each request itself, without query text
     return 0
 
 
