@@ -79,30 +79,28 @@ class HybridRetriever:
         dense = self._dense_scores(q.vector)
         lexical, lex_best, body = self._lexical_scores(
             q.tokens if q.tokens is not None else analyze(q.text))
-        w_dense = self.weights.dense * max(0.0, min(1.0, q.known_ratio))
         probs = q.intent.probabilities if q.intent else {}
-        art_probs = q.article_probs or {}
+        art_probs = q.article_probs
         w = self.weights
-        prelim: dict[str, float] = {}
-        for aid in set(dense) | set(lexical) | _top(art_probs, self.candidates):
-            cat_p = probs.get(self._categories.get(aid, ""), 0.0)
-            art_p = art_probs.get(aid, cat_p) if q.article_probs is not None else cat_p
-            prelim[aid] = (w_dense * dense.get(aid, 0.0) + w.lexical * lexical.get(aid, 0.0)
-                           + w.intent * cat_p + w.article * art_p + w.body * body.get(aid, 0.0))
+        evidence: dict[str, Hit] = {}
+        for aid in set(dense) | set(lexical) | _top(art_probs or {}, self.candidates):
+            category = self._categories.get(aid, "")
+            cat_p = probs.get(category, 0.0)
+            # Without an article classifier (one article per category) the two coincide.
+            art_p = art_probs.get(aid, 0.0) if art_probs is not None else cat_p
+            evidence[aid] = Hit(id=aid, category=category, score=0.0,
+                                dense=dense.get(aid, 0.0), lexical=lexical.get(aid, 0.0),
+                                intent=cat_p, article=art_p, body=body.get(aid, 0.0),
+                                matched=lex_best.get(aid, ""))
+        # Fuzzy matching is the costly part: only for the best candidates without it.
+        prelim = {aid: combine(h, w, q.known_ratio) for aid, h in evidence.items()}
         shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
         query_norm = normalize(q.text)
         hits = []
         for aid in shortlist:
             fz, matched = self._fuzzy(query_norm, aid)
-            cat_p = probs.get(self._categories.get(aid, ""), 0.0)
-            evidence = Hit(
-                id=aid, category=self._categories.get(aid, ""), score=0.0,
-                dense=float(dense.get(aid, 0.0)), lexical=float(lexical.get(aid, 0.0)),
-                fuzzy=float(fz), intent=float(cat_p),
-                article=float(art_probs.get(aid, cat_p) if q.article_probs is not None else cat_p),
-                body=float(body.get(aid, 0.0)), matched=lex_best.get(aid) or matched,
-            )
-            hits.append(replace(evidence, score=combine(evidence, w, q.known_ratio)))
+            h = replace(evidence[aid], fuzzy=fz, matched=evidence[aid].matched or matched)
+            hits.append(replace(h, score=combine(h, w, q.known_ratio)))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
 

@@ -292,7 +292,7 @@ class Assistant:
             return None
 
     def _signals(self, text: str, st: "_State") -> Signals:
-        ids = set(st.handoff_flags)
+        ids = st.handoff_flags  # every article id
         s = self.settings
         return Signals(scam=looks_like_scam(text), theft=looks_like_theft(text),
                        scam_article=s.scam_article if s.scam_article in ids else None,
