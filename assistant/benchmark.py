@@ -167,7 +167,8 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
     started = time.perf_counter()
     ids = write_kb(tune_train, work / "kb-tune")
     build_index(work / "kb-tune", work / "index-tune", embedder, model_name=settings.model,
-                intent_dense_weight=settings.intent_dense_weight)
+                intent_dense_weight=settings.intent_dense_weight,
+                    intent_c=settings.intent_c)
     log(f"built tuning index in {time.perf_counter() - started:.0f}s")
     s_tune = _settings(settings, work, "tune")
     assistant = Assistant(s_tune, embedder=embedder).warm_up()
@@ -183,7 +184,8 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
         ids = write_kb(train, work / "kb")
         build_started = time.perf_counter()
         build_index(work / "kb", work / "index", embedder, model_name=settings.model,
-                    intent_dense_weight=settings.intent_dense_weight)
+                    intent_dense_weight=settings.intent_dense_weight,
+                    intent_c=settings.intent_c)
         log(f"built final index in {time.perf_counter() - build_started:.0f}s")
         final = _with_weights(_settings(settings, work, ""), weights)
     else:

@@ -64,7 +64,8 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
 
 
 def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
-                progress: Progress | None = None, intent_dense_weight: float = 0.5) -> BuildResult:
+                progress: Progress | None = None, intent_dense_weight: float = 0.5,
+                intent_c: float = 10.0) -> BuildResult:
     """Validate `kb_dir` and publish a new index under `out_dir`.
 
     Raises KBValidationError before touching `out_dir` when the KB has errors; any failure
@@ -85,14 +86,15 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             [OUT_OF_SCOPE] * len(kb.out_of_scope)
         if progress:
             progress("training intent classifier", 0, 1)
-        classifier = IntentClassifier(dense_weight=intent_dense_weight).fit(texts, labels, vectors)
+        classifier = IntentClassifier(dense_weight=intent_dense_weight, c=intent_c).fit(
+            texts, labels, vectors)
         classifier.save(stage)
         if not _one_article_per_category(kb):
             if progress:
                 progress("training article classifier", 0, 1)
             article_labels = [e.article_id for e in entries] + \
                 [OUT_OF_SCOPE] * len(kb.out_of_scope)
-            IntentClassifier(dense_weight=intent_dense_weight).fit(
+            IntentClassifier(dense_weight=intent_dense_weight, c=intent_c).fit(
                 texts, article_labels, vectors).save(stage, ARTICLES_FILE)
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)

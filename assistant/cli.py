@@ -136,7 +136,8 @@ def build_command(args: argparse.Namespace) -> int:
 
     result = build_index(settings.kb_dir, settings.index_dir, embedder,
                          model_name=settings.model, progress=progress,
-                         intent_dense_weight=settings.intent_dense_weight)
+                         intent_dense_weight=settings.intent_dense_weight,
+                    intent_c=settings.intent_c)
     m = result.manifest
     print(f"built index {m.version} in {m.build_seconds:.1f}s: {m.articles} articles "
           f"({m.article_ids} ids), {m.vectors} vectors, {m.out_of_scope} out-of-scope examples; "

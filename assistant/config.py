@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     search_max_k: int = Field(20, ge=1, le=100)
     search_min_score: float = Field(0.15, ge=0, le=1, description="Hide weaker search results.")
     snippet_chars: int = Field(160, ge=20, le=2000)
+    intent_c: float = Field(10.0, gt=0, description="Inverse regularisation of the classifiers.")
     intent_dense_weight: float = Field(
         0.5, ge=0, le=1, description="Share of the embedding model in the intent classifier.")
     host: str = "127.0.0.1"
