@@ -206,6 +206,7 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
         "scoring_ms_p50": round(float(np.percentile(lat, 50)), 2),
         "n_train": len(train), "labels": len(ids), "per_label": per_label,
         "tuned_on": tuned_on, "model": settings.model,
+        "intent_c": settings.intent_c, "intent_dense_weight": settings.intent_dense_weight,
         "weights": weights.__dict__, "thresholds": {"answer": th.answer, "decline": th.decline},
         "assumed_oos_share": OOS_SHARE if any(ex.label == OOS for ex in tune_rows) else None,
     }
