@@ -21,7 +21,9 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest)
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         query = _check_query(body.query, s.max_query_chars, "query")
         reply = a.answer(query, lang=body.lang, session_id=body.session_id)
         request.state.action, request.state.category = reply.action, reply.intent.category
+        request.app.state.metrics.decisions.labels(reply.action, reply.lang).inc()
         if s.log_queries:
             log.debug("query (redacted): %s", redact(query).text)
         return reply.to_dict()
@@ -104,6 +107,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         """Index version, article count and model."""
         _, a = get(request)
         return a.health()
+
+    @app.get("/readyz")
+    def readyz(request: Request) -> JSONResponse:
+        """200 once the index and the model are loaded, else 503."""
+        a = getattr(request.app.state, "assistant", None)
+        ready = a is not None and a.ready
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics: requests, latency, decisions, queue depth, index version."""
+        m: Metrics = request.app.state.metrics
+        a = getattr(request.app.state, "assistant", None)
+        if a is not None and a.ready:
+            m.observe_state(a)
+        return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/admin/reload")
     def admin_reload(request: Request) -> dict:
@@ -157,7 +176,32 @@ class _TokenBuckets:
             return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
 
 
+class Metrics:
+    """Prometheus metrics in a registry of the app's own (several apps may share a process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("assistant_requests_total", "HTTP requests",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("assistant_request_seconds", "HTTP request latency",
+                                 ["route"], registry=self.registry,
+                                 buckets=(.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5))
+        self.decisions = Counter("assistant_decisions_total", "Decisions of /answer",
+                                 ["action", "lang"], registry=self.registry)
+        self.queue_open = Gauge("assistant_queue_open_tickets", "Open handoff tickets",
+                                registry=self.registry)
+        self.index = Gauge("assistant_index_info", "Serving index version (value 1)",
+                           ["version", "model"], registry=self.registry)
+
+    def observe_state(self, a: Assistant) -> None:
+        self.queue_open.set(a.queue.open_count())
+        self.index.clear()
+        health = a.health()
+        self.index.labels(str(health["index_version"]), str(health["model"])).set(1)
+
+
 def _install_middleware(app: FastAPI, s: Settings) -> None:
+    app.state.metrics = metrics = Metrics()
     buckets = _TokenBuckets(s.rate_limit_per_minute, s.rate_limit_burst) \
         if s.rate_limit_per_minute > 0 else None
     app.state.rate_limiter = buckets
@@ -169,6 +213,9 @@ def _install_middleware(app: FastAPI, s: Settings) -> None:
         response = _reject(request, s, buckets)
         if response is None:
             response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
         log.info(json.dumps({
             "event": "request", "id": request.state.request_id, "method": request.method,
             "route": request.url.path, "status": response.status_code,

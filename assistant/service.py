@@ -152,6 +152,11 @@ class Assistant:
         return self._state
 
     @property
+    def ready(self) -> bool:
+        """True once the index and the model are loaded."""
+        return self._state is not None
+
+    @property
     def index(self) -> LoadedIndex | None:
         return self._state.index if self._state else None
 

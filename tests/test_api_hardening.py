@@ -172,3 +172,24 @@ def test_fuzz_search_never_500(fuzz_client, q, k, lang):
 @given(raw=st.binary(max_size=200))
 def test_fuzz_raw_bodies_never_500(fuzz_client, raw):
     _shape(fuzz_client.post("/answer", content=raw, headers={"content-type": "application/json"}))
+
+
+def test_readyz_and_metrics(tiny_settings, embedder):
+    with make_client(tiny_settings, embedder) as c:
+        assert c.get("/readyz").json() == {"ready": True}
+        c.post("/answer", json={"query": "my transaction failed"})
+        c.post("/answer", json={"query": "转人工"})
+        c.get("/search", params={"q": "gas"})
+        text = c.get("/metrics").text
+    assert 'assistant_requests_total{method="POST",route="/answer",status="200"} 2.0' in text
+    assert 'assistant_decisions_total{action="handoff",lang="zh"} 1.0' in text
+    assert 'assistant_decisions_total{action="answer",lang="en"} 1.0' in text
+    assert "assistant_queue_open_tickets 1.0" in text
+    assert 'assistant_index_info{model="all-MiniLM-L6-v2"' in text
+    assert 'assistant_request_seconds_bucket{le="0.5",route="/search"} 1.0' in text
+
+
+def test_readyz_is_503_before_loading(tiny_settings, embedder):
+    with make_client(tiny_settings, embedder) as c:
+        c.app.state.assistant._state = None  # as if still loading
+        assert c.get("/readyz").status_code == 503
