@@ -65,7 +65,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         a = assistant or Assistant(s)
         a.warm_up()  # refuses to start on a missing index or a model mismatch
         app.state.assistant = a
+        hup = _reload_on_sighup(a)
         yield
+        if hup:
+            hup()
         a.close()
 
     app = FastAPI(title="Wallet support assistant", version=__version__, lifespan=lifespan)
@@ -138,6 +141,30 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return {"reloaded": changed, **a.health()}
 
     return app
+
+
+def _reload_on_sighup(a: Assistant):
+    """`kill -HUP <pid>` reloads the published index (every worker that gets the signal).
+
+    Returns the function that removes the handler, or None where signals are unavailable
+    (not the main thread, e.g. under a test client).
+    """
+    import asyncio
+    import signal
+
+    def reload() -> None:
+        try:
+            changed = a.reload()
+            log.info("SIGHUP: %s", "new index serving" if changed else "index unchanged")
+        except AssistantError as exc:
+            log.error("SIGHUP: new index refused, previous one keeps serving: %s", exc)
+
+    try:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
+    except (RuntimeError, NotImplementedError, ValueError, AttributeError):
+        return None
+    return lambda: loop.remove_signal_handler(signal.SIGHUP)
 
 
 def _require_admin(request: Request, s: Settings) -> None:
