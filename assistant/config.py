@@ -18,6 +18,9 @@ from assistant.errors import ConfigError
 ENV_PREFIX = "ASSISTANT_"
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: Details the assistant can collect for an agent (see entities.extract).
+DETAIL_FIELDS = ("chain", "tx_hash", "amount", "token", "time", "address", "app_version",
+                 "device")
 
 #: Names of the thresholds that `assistant tune` may write; each is a Settings field.
 TUNABLE = (
@@ -114,6 +117,39 @@ class Settings(BaseSettings):
     intent_c: float = Field(10.0, gt=0, description="Inverse regularisation of the classifiers.")
     intent_dense_weight: float = Field(
         0.5, ge=0, le=1, description="Share of the embedding model in the intent classifier.")
+    # Handoff queue
+    queue_dsn: str | None = Field(
+        None, description="Where the handoff queue lives: empty for the SQLite file in "
+        "ASSISTANT_DATA_DIR, `sqlite:///path`, or `postgresql://user@host:5432/db` for several "
+        "replicas.")
+    queue_pool_size: int = Field(4, ge=1, le=100, description="PostgreSQL connections per worker.")
+    queue_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Wait this long for the queue database before failing.")
+    handoff_details: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "transaction": ["chain", "tx_hash", "amount", "time"],
+            "deposit_withdrawal": ["chain", "tx_hash", "amount", "time"],
+            "account": ["address", "app_version", "device"],
+            "security": ["time", "address"],
+        },
+        description="Per category, the details an agent needs (JSON object); the assistant asks "
+        "for the missing ones once before creating the ticket. Fields: " +
+        ", ".join(DETAIL_FIELDS) + ".")
+    pending_details_seconds: float = Field(
+        1800, gt=0, description="How long a request for details waits for the user's reply.")
+    handoff_minutes_per_ticket: float = Field(
+        10.0, gt=0, description="Wait per ticket ahead until agents have resolved a few "
+        "(then the recent pace per language is used).")
+    handoff_pace_window: int = Field(
+        20, ge=2, le=1000, description="Recently resolved tickets that set the pace.")
+    conversation_turns: int = Field(
+        10, ge=0, le=100, description="Earlier messages of the session copied into a ticket.")
+    record_turns: bool = Field(
+        True, description="Store each answered message (redacted) for tickets, stats and gaps.")
+    agent_tokens: dict[str, str] = Field(
+        default_factory=dict, description='Agents and their bearer tokens (JSON object, e.g. '
+        '{"alice": "long-random-token"}); empty disables the agent API.')
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 
@@ -139,6 +175,25 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("must name a sentence-transformers model or a local path")
         return v.strip()
+
+    @field_validator("handoff_details")
+    @classmethod
+    def _known_detail_fields(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for category, fields in v.items():
+            unknown = [f for f in fields if f not in DETAIL_FIELDS]
+            if unknown:
+                raise ValueError(f"category {category!r} asks for unknown detail(s) "
+                                 f"{', '.join(unknown)}; known: {', '.join(DETAIL_FIELDS)}")
+        return v
+
+    @field_validator("agent_tokens")
+    @classmethod
+    def _strong_tokens(cls, v: dict[str, str]) -> dict[str, str]:
+        weak = [name for name, token in v.items() if len(token) < 16]
+        if weak:
+            raise ValueError(f"token of agent(s) {', '.join(weak)} is shorter than 16 "
+                             "characters; use a long random token")
+        return v
 
     def threshold(self, name: str, lang: str) -> float:
         """A decision threshold for a language: its override if set, else the shared value."""

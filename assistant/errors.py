@@ -34,3 +34,11 @@ class IndexMismatchError(IndexLoadError):
 
 class QueueError(AssistantError):
     """The handoff queue could not store or read a ticket."""
+
+
+class TicketNotFound(QueueError):
+    """No ticket has this id."""
+
+
+class TicketConflict(QueueError):
+    """The ticket is not in a state that allows this (claimed by someone else, resolved, ...)."""

@@ -6,6 +6,7 @@ classifier and the queue. Entry points (API, CLI, eval) use only this class.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -18,7 +19,7 @@ from assistant.answerer import REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision
 from assistant.config import Settings
 from assistant.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.errors import QueueError
-from assistant.handoff import HandoffQueue, SqliteHandoffQueue
+from assistant.handoff import HandoffQueue, NewTicket, Pace, open_queue
 from assistant.index import LoadedIndex, load_index
 from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
@@ -84,7 +85,10 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or SentenceTransformerEmbedder(
             settings.model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
-        self.queue: HandoffQueue = queue or SqliteHandoffQueue(settings.queue_path)
+        self.queue: HandoffQueue = queue or open_queue(
+            settings.queue_dsn, settings.queue_path,
+            pace=Pace(settings.handoff_minutes_per_ticket, settings.handoff_pace_window),
+            pool_size=settings.queue_pool_size, timeout_seconds=settings.queue_timeout_seconds)
         self._state: _State | None = None
         self._reload_lock = threading.Lock()
         self.facts = templates.SiteFacts(
@@ -185,28 +189,43 @@ class Assistant:
         features = QueryFeatures(text, vector, ratio, intent, article_probs, tokens)
         return features, st.retriever.search(features)
 
-    def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None) -> Reply:
+    def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None, *,
+               skip_details: bool = False, idempotency_key: str | None = None) -> Reply:
         """Answer one message. The secret-free text is all that the rest of the path sees."""
-        return self.answer_with_trace(query, lang, session_id)[0]
+        return self.answer_with_trace(query, lang, session_id, skip_details=skip_details,
+                                      idempotency_key=idempotency_key)[0]
 
     def answer_with_trace(self, query: str, lang: Lang | None = None,
-                          session_id: str | None = None, *,
-                          tickets: bool = True) -> tuple[Reply, Trace]:
+                          session_id: str | None = None, *, tickets: bool = True,
+                          skip_details: bool = False,
+                          idempotency_key: str | None = None) -> tuple[Reply, Trace]:
         """The reply and what led to it (the eval re-decides from the trace).
 
-        `tickets=False` decides and words a handoff without queueing it (offline scoring).
+        `tickets=False` decides and words a handoff without queueing it or recording the turn
+        (offline scoring). With a session, a reply to a request for details completes the
+        pending handoff instead of being answered as a new question.
         """
         started = time.perf_counter()
         red = redact(query)
         text = red.text
         lang = lang or detect_lang(text)
+        key = idempotency_key or (f"{session_id}:{_digest(text)}" if session_id else None)
+        if tickets:
+            followed = self._handoff_in_progress(text, lang, session_id, key, red.found,
+                                                 skip_details)
+            if followed is not None:
+                elapsed = (time.perf_counter() - started) * 1000
+                self._record(followed, text, session_id)
+                return followed, Trace(text, followed.lang, followed.intent, (), elapsed)
         st = self.state
         features, hits = self.understand(text, st)
         assert features.intent is not None
         decision = decide(text, features.intent, hits, self.thresholds[lang], st.handoff_flags,
                           self._signals(text, st))
         reply = self._word(st, decision, text, lang, features.intent, session_id, red.found,
-                           tickets)
+                           tickets, skip_details=skip_details, key=key)
+        if tickets:
+            self._record(reply, text, session_id)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
                  reply.action, features.intent.category, features.intent.confidence,
@@ -247,7 +266,8 @@ class Assistant:
     # ------------------------------------------------------------ helpers
 
     def _word(self, st: "_State", d: Decision, text: str, lang: Lang, intent: Intent,
-              session_id: str | None, redacted: bool, tickets: bool = True) -> Reply:
+              session_id: str | None, redacted: bool, tickets: bool = True, *,
+              skip_details: bool = False, key: str | None = None) -> Reply:
         kb = st.index.kb
         titles = {h.id: a.title for h in d.candidates if (a := kb.get(h.id, lang))}
         article = kb.get(d.article_id, lang) if d.article_id else None
@@ -266,35 +286,142 @@ class Assistant:
             parts.append(templates.clarify_text(lang, [titles[h.id] for h in d.candidates
                                                        if h.id in titles]))
         ticket: Ticket | None = None
+        needs: list[str] = []
         if d.action == "handoff":
-            key = ("handoff_urgent" if d.urgent else "handoff_article" if article is not None
-                   else "handoff_human" if d.reason == REASON_HUMAN else "handoff_low")
-            parts.append(templates.message(lang, key))
+            opening = ("handoff_urgent" if d.urgent else "handoff_article" if article is not None
+                       else "handoff_human" if d.reason == REASON_HUMAN else "handoff_low")
+            parts.append(templates.message(lang, opening))
             if tickets:
-                ticket = self._ticket(text, lang, session_id, intent, d, titles)
-                parts.append(templates.message(lang, "ticket", ticket_id=ticket.id,
-                                               position=ticket.position) if ticket
-                             else templates.message(lang, "ticket_failed",
-                                                    support_email=self.facts.support_email))
+                ticket, needs, wording = self._hand_over(st, d, text, lang, intent, session_id,
+                                                         titles, skip_details, key)
+                parts.extend(wording)
         return Reply(
             action=d.action, answer="\n\n".join(parts), lang=lang, article=article,
             intent=intent, confidence=d.confidence,
             candidates=d.candidates if d.action != "decline" else (),
             candidate_titles=titles, ticket=ticket, reason=d.reason, redacted=redacted,
+            needs=tuple(templates.needs_list(lang, needs)),
         )
 
-    def _ticket(self, text: str, lang: Lang, session_id: str | None, intent: Intent,
-                d: Decision, titles: dict[str, str]) -> Ticket | None:
-        candidates = [{"id": h.id, "title": titles.get(h.id, h.id), "score": round(h.score, 4)}
-                      for h in d.candidates]
+    # ------------------------------------------------------------ handoff
+
+    def _hand_over(self, st: "_State", d: Decision, text: str, lang: Lang, intent: Intent,
+                   session_id: str | None, titles: dict[str, str], skip_details: bool,
+                   key: str | None) -> tuple[Ticket | None, list[str], list[str]]:
+        """Ask once for missing details, or queue the ticket. Returns ticket, needs, wording.
+
+        An urgent case is queued at once (details can follow); without a session there is
+        no next message to wait for, so the ticket is queued and the details asked as a
+        follow-up. A queue failure never loses the user: they get the support email.
+        """
+        category = (st.index.kb.get(d.article_id, lang).category
+                    if d.article_id and st.index.kb.get(d.article_id, lang) else intent.category)
         try:
-            return self.queue.create(query=text, lang=lang, session_id=session_id,
-                                     category=intent.category, reason=d.reason,
-                                     candidates=candidates,
-                                     priority="urgent" if d.urgent else "normal")
+            if session_id:
+                active = self.queue.active_for_session(session_id)
+                if active is not None:
+                    self.queue.add_user_message(active.id, text, ent.extract(text).as_dict())
+                    return active, [], [templates.message(lang, "ticket_existing",
+                                                          ticket_id=active.id),
+                                        self._ticket_text(lang, active)]
+            history = (self.queue.recent_turns(session_id, self.settings.conversation_turns)
+                       if session_id else [])
+            details = _details([*(t["query"] for t in history), text])
+            needs = [f for f in self.settings.handoff_details.get(category or "", [])
+                     if f not in details]
+            candidates = [{"id": h.id, "title": titles.get(h.id, h.id),
+                           "score": round(h.score, 4)} for h in d.candidates]
+            spec = {"query": text, "lang": lang, "category": category, "reason": d.reason,
+                    "candidates": candidates, "priority": "urgent" if d.urgent else "normal",
+                    "details": details, "asked": _digest(text)}
+            if needs and session_id and not d.urgent and not skip_details:
+                self.queue.set_pending(session_id, spec)
+                return None, needs, [templates.message(
+                    lang, "needs", fields=templates.join_labels(lang, needs))]
+            ticket = self._create(spec, session_id, history, [text], key)
+            wording = [self._ticket_text(lang, ticket)]
+            if needs and not skip_details:
+                if session_id:
+                    self.queue.set_pending(session_id, {"ticket_id": ticket.id,
+                                                        "asked": _digest(text)})
+                wording.append(templates.message(lang, "needs_followup",
+                                                 fields=templates.join_labels(lang, needs)))
+            return ticket, needs if not skip_details else [], wording
         except QueueError:
             log.exception("ticket not created")
+            return None, [], [templates.message(lang, "ticket_failed",
+                                                support_email=self.facts.support_email)]
+
+    def _handoff_in_progress(self, text: str, lang: Lang, session_id: str | None,
+                             key: str | None, redacted: bool,
+                             skip_details: bool) -> Reply | None:
+        """A retried request, or the user's reply to a request for details; else None."""
+        try:
+            if key is not None:
+                retried = self.queue.find_key(key)
+                if retried is not None:
+                    return self._ticket_reply(retried, lang, "handoff_retry", redacted)
+            if session_id is None:
+                return None
+            pending = self.queue.take_pending(session_id, self.settings.pending_details_seconds)
+            if pending is None:
+                return None
+            if pending.get("asked") == _digest(text):  # the same message again: ask again
+                self.queue.set_pending(session_id, pending)
+                return None
+            found = {} if skip_details or _SKIP.match(text) else _details([text])
+            if "ticket_id" in pending:
+                ticket_id = pending["ticket_id"]
+                self.queue.add_user_message(ticket_id, text, found)
+                ticket = self.queue.ticket(ticket_id)
+                return self._ticket_reply(ticket, pending.get("lang", lang), "details_added",
+                                          redacted) if ticket else None
+            history = self.queue.recent_turns(session_id, self.settings.conversation_turns)
+            spec = {**pending, "details": {**pending.get("details", {}), **found}}
+            ticket = self._create(spec, session_id, history, [text], key)
+            return self._ticket_reply(ticket, pending.get("lang", lang), "", redacted,
+                                      category=pending.get("category"))
+        except QueueError:
+            log.exception("handoff follow-up failed")
             return None
+
+    def _create(self, spec: dict, session_id: str | None, history: list[dict],
+                latest: list[str], key: str | None) -> Ticket:
+        conversation = [{"role": "user", "text": t["query"], "at": t["at"]} for t in history]
+        conversation += [{"role": "user", "text": t} for t in latest]
+        return self.queue.create(NewTicket(
+            query=spec["query"], lang=spec["lang"], reason=spec["reason"], session_id=session_id,
+            category=spec.get("category"), candidates=spec.get("candidates", []),
+            priority=spec.get("priority", "normal"), details=spec.get("details", {}),
+            conversation=conversation, idempotency_key=key))
+
+    def _ticket_text(self, lang: Lang, ticket: Ticket) -> str:
+        return templates.ticket_text(lang, ticket.id, ticket.position, ticket.eta_minutes,
+                                     ticket.status)
+
+    def _ticket_reply(self, ticket: Ticket, lang: Lang, opening: str, redacted: bool,
+                      category: str | None = None) -> Reply:
+        parts = [templates.message(lang, "secret")] if redacted else []
+        if opening == "details_added":
+            parts.append(templates.message(lang, opening, ticket_id=ticket.id))
+        parts.append(self._ticket_text(lang, ticket))
+        return Reply(action="handoff", answer="\n\n".join(parts), lang=lang, article=None,
+                     intent=Intent(category or "", 1.0), confidence=1.0, candidates=(),
+                     ticket=ticket, reason="details received" if opening != "handoff_retry"
+                     else "repeated request", redacted=redacted)
+
+    def _record(self, reply: Reply, text: str, session_id: str | None) -> None:
+        """Keep the (redacted) turn for tickets, stats and the content-gap report."""
+        if not self.settings.record_turns:
+            return
+        try:
+            self.queue.record_turn({
+                "session_id": session_id, "lang": reply.lang, "query": text,
+                "action": reply.action, "category": reply.intent.category or None,
+                "article_id": reply.article.id if reply.article else None,
+                "confidence": round(reply.confidence, 4), "reason": reply.reason})
+        except QueueError:
+            log.warning("turn not recorded: queue unavailable")
 
     def _signals(self, text: str, st: "_State") -> Signals:
         ids = st.handoff_flags  # every article id
@@ -306,6 +433,22 @@ class Assistant:
     def _known_ratio(self, text: str) -> float:
         ratio = getattr(self.embedder, "known_ratio", None)
         return float(ratio(text)) if ratio else 1.0
+
+
+_SKIP = re.compile(r"^\s*(skip|no|none|n/?a|nothing|don'?t know|跳过|没有|不知道|不用了|略过)"
+                   r"[\s.!。!]*$", re.IGNORECASE)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _details(texts: list[str]) -> dict[str, str]:
+    """Details found across messages; a later message wins."""
+    found: dict[str, str] = {}
+    for t in texts:
+        found.update(ent.extract(t).as_dict())
+    return found
 
 
 _MD = re.compile(r"[#*`>]|\[|\]\(\S+?\)|\]")

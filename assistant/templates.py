@@ -30,9 +30,16 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "handoff_low": ("I'm not sure I have the right answer for this, so I'm passing your "
                         "question to a member of our support team."),
         "handoff_article": "I've also passed your case to a member of our support team.",
-        "ticket": ("Your ticket number is {ticket_id}; you are number {position} in the queue. "
-                   "An agent will reply here. Never share your recovery phrase or private key "
-                   "with anyone, including support."),
+        "ticket": ("Your ticket number is {ticket_id}; you are number {position} in the queue "
+                   "(estimated wait: about {eta} min). An agent will reply here. Never share your "
+                   "recovery phrase or private key with anyone, including support."),
+        "ticket_claimed": ("Your ticket {ticket_id} is with an agent now; they will reply here."),
+        "ticket_existing": ("You already have an open ticket ({ticket_id}); I've added this "
+                            "message to it."),
+        "needs": ("To help the agent solve this quickly, please send {fields} in one message. "
+                  "If you don't have them, reply “skip”."),
+        "needs_followup": "If you can, also send {fields}: I'll add them to your ticket.",
+        "details_added": "Thanks, I've added this to your ticket {ticket_id}.",
         "ticket_failed": ("I could not create a support ticket right now. Please try again in a "
                           "minute or email {support_email}."),
         "secret": ("⚠️ Your message looked like it contained a recovery phrase or private key. "
@@ -54,8 +61,13 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "handoff_human": "好的,正在为您转接人工客服。",
         "handoff_low": "这个问题我暂时无法准确回答,已为您转交人工客服处理。",
         "handoff_article": "同时已为您转交人工客服跟进。",
-        "ticket": ("您的工单号是 {ticket_id},当前排在第 {position} 位,客服会在这里回复您。"
-                   "请勿向任何人(包括客服)提供助记词或私钥。"),
+        "ticket": ("您的工单号是 {ticket_id},当前排在第 {position} 位(预计等待约 {eta} 分钟),"
+                   "客服会在这里回复您。请勿向任何人(包括客服)提供助记词或私钥。"),
+        "ticket_claimed": "您的工单 {ticket_id} 已由客服接手,客服会在这里回复您。",
+        "ticket_existing": "您已有一个处理中的工单({ticket_id}),这条消息已补充到该工单。",
+        "needs": "为了让客服尽快处理,请在一条消息中发送:{fields}。如果没有,回复“跳过”即可。",
+        "needs_followup": "如方便,请再发送:{fields},我会补充到您的工单中。",
+        "details_added": "谢谢,已补充到您的工单 {ticket_id}。",
         "ticket_failed": "暂时无法创建工单,请稍后再试,或发送邮件至 {support_email}。",
         "secret": ("⚠️ 您的消息中似乎包含助记词或私钥。我们已将其删除,不会保存。任何客服都不会向您索要"
                    "助记词或私钥。请把这个钱包视为已泄露:立即创建新钱包,并把资产转移过去。"),
@@ -64,6 +76,18 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "theft": "很抱歉遇到这种情况。请立即按下面的步骤操作,客服会尽快优先跟进。",
         "handoff_urgent": "您的工单已标记为紧急,排在队列最前面。",
     },
+}
+
+
+#: How each detail an agent may need is named when the assistant asks for it.
+DETAIL_LABELS: dict[Lang, dict[str, str]] = {
+    "en": {"chain": "the network (e.g. Ethereum, TRON, BNB Chain)", "tx_hash": "the transaction hash",
+           "amount": "the amount and token", "token": "the token", "time": "when it happened",
+           "address": "the wallet address(es) involved", "app_version": "the app version",
+           "device": "your phone or device"},
+    "zh": {"chain": "所在网络(如以太坊、波场、BNB Chain)", "tx_hash": "交易哈希", "amount": "金额和币种",
+           "token": "币种", "time": "发生时间", "address": "涉及的钱包地址", "app_version": "App 版本号",
+           "device": "手机型号或设备"},
 }
 
 
@@ -86,6 +110,25 @@ def render_article(article: Article, entities: Entities, facts: SiteFacts, lang:
 
 def message(lang: Lang, key: str, **values: object) -> str:
     return MESSAGES[lang][key].format(**values)
+
+
+def needs_list(lang: Lang, fields: list[str]) -> list[dict]:
+    """The details still missing, as the reply's `needs` (field and label)."""
+    return [{"field": f, "label": DETAIL_LABELS[lang].get(f, f)} for f in fields]
+
+
+def join_labels(lang: Lang, fields: list[str]) -> str:
+    labels = [DETAIL_LABELS[lang].get(f, f) for f in fields]
+    if lang == "zh":
+        return "、".join(labels)
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def ticket_text(lang: Lang, ticket_id: str, position: int, eta: int | None, status: str) -> str:
+    if status == "open":
+        return message(lang, "ticket", ticket_id=ticket_id, position=position or 1,
+                       eta=eta if eta is not None else "?")
+    return message(lang, "ticket_claimed", ticket_id=ticket_id)
 
 
 def clarify_text(lang: Lang, titles: list[str]) -> str:

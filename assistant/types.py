@@ -102,9 +102,16 @@ class Hit:
 
 @dataclass(frozen=True)
 class Ticket:
+    """What the user sees of a ticket: its id, place in the queue and the estimated wait."""
+
     id: str
     position: int
     status: str = "open"
+    eta_minutes: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "position": self.position or None, "status": self.status,
+                "eta_minutes": self.eta_minutes}
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ class Reply:
     ticket: Ticket | None = None
     reason: str = ""
     redacted: bool = False
+    needs: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON contract of POST /answer and `assistant ask`."""
@@ -142,10 +150,8 @@ class Reply:
                  "category": h.category, "score": round(h.score, 4)}
                 for h in self.candidates
             ],
-            "ticket": (
-                {"id": self.ticket.id, "position": self.ticket.position}
-                if self.ticket else None
-            ),
+            "ticket": self.ticket.to_dict() if self.ticket else None,
+            "needs": list(self.needs),
             "reason": self.reason,
             "redacted": self.redacted,
         }

@@ -1,72 +1,268 @@
-"""The SQLite handoff queue: positions, durability, concurrency within a process."""
+"""The handoff queue, run against both backends (SQLite file and a real PostgreSQL)."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
-from assistant.handoff import SqliteHandoffQueue
+import pytest
+
+from assistant.errors import QueueError, TicketConflict, TicketNotFound
+from assistant.handoff import NewTicket, Pace, SqliteHandoffQueue, open_queue
 
 
-def _create(q: SqliteHandoffQueue, text: str = "help", lang: str = "en"):
-    return q.create(query=text, lang=lang, session_id="s1", category="transaction",
-                    reason="low confidence", candidates=[{"id": "a", "title": "A", "score": 0.3}])
+def _new(text: str = "help", lang: str = "en", **kw) -> NewTicket:
+    base = dict(query=text, lang=lang, reason="low confidence", session_id=kw.pop("session", "s1"),
+                category="transaction", candidates=[{"id": "a", "title": "A", "score": 0.3}])
+    return NewTicket(**{**base, **kw})
 
 
-def test_tickets_queue_in_order(tmp_path):
-    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
-    t1, t2, t3 = (_create(q, f"m{i}") for i in range(3))
-    assert [t1.position, t2.position, t3.position] == [1, 2, 3]
+class FakeClock:
+    """Time that tests move by hand (the only double here: users never touch a clock)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += timedelta(minutes=minutes)
+
+
+def test_tickets_queue_in_order_urgent_first(make_queue):
+    q = make_queue()
+    t1, t2 = q.create(_new("m0")), q.create(_new("m1"))
+    urgent = q.create(_new("stolen", priority="urgent"))
+    assert [t1.position, t2.position, urgent.position] == [1, 2, 1]
+    assert q.position(t1.id) == 2 and q.position(t2.id) == 3
     assert q.open_count() == 3
     row = q.get(t2.id)
     assert row["query"] == "m1" and row["status"] == "open" and row["lang"] == "en"
     assert row["candidates"] == [{"id": "a", "title": "A", "score": 0.3}]
+    listed = q.list(status="open")
+    assert [r["id"] for r in listed] == [urgent.id, t1.id, t2.id]
+
+
+def test_ticket_keeps_conversation_and_details(make_queue):
+    q = make_queue()
+    t = q.create(_new("转人工", "zh", details={"chain": "TRON"},
+                      conversation=[{"role": "user", "text": "提币没到账"},
+                                    {"role": "user", "text": "转人工"}]))
+    row = q.get(t.id)
+    assert row["details"] == {"chain": "TRON"}
+    assert [m["text"] for m in row["messages"]] == ["提币没到账", "转人工"]
+    assert all(m["role"] == "user" for m in row["messages"])
+
+
+def test_idempotency_key_never_duplicates(make_queue):
+    q = make_queue()
+    first = q.create(_new(idempotency_key="k-1"))
+    again = q.create(_new(idempotency_key="k-1"))
+    other = q.create(_new(idempotency_key="k-2"))
+    assert again.id == first.id and other.id != first.id
+    assert q.open_count() == 2
+    assert q.find_key("k-1").id == first.id and q.find_key("nope") is None
+
+
+def test_concurrent_creates_with_one_key_make_one_ticket(make_queue):
+    queues = [make_queue() for _ in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: queues[i % 4].create(_new(idempotency_key="same")).id,
+                            range(16)))
+    assert len(set(ids)) == 1
+    assert queues[0].open_count() == 1
+
+
+def test_an_old_key_of_a_closed_ticket_is_free_again(make_queue):
+    clock = FakeClock()
+    q = make_queue()
+    q.clock = clock
+    t = q.create(_new(idempotency_key="s:hash"))
+    q.claim(t.id, "alice")
+    q.resolve(t.id, "alice", "done")
+    assert q.find_key("s:hash").id == t.id  # a retry within the window
+    clock.advance(60)
+    assert q.find_key("s:hash") is None
+    assert q.create(_new(idempotency_key="s:hash")).id != t.id
+
+
+def test_agent_lifecycle_and_state_errors(make_queue):
+    q = make_queue()
+    t = q.create(_new())
+    with pytest.raises(TicketConflict, match="claim it first"):
+        q.reply(t.id, "alice", "hi")
+    claimed = q.claim(t.id, "alice")
+    assert claimed["status"] == "claimed" and claimed["agent"] == "alice"
+    assert q.claim(t.id, "alice")["agent"] == "alice"  # claiming again is harmless
+    with pytest.raises(TicketConflict, match="another agent"):
+        q.claim(t.id, "bob")
+    with pytest.raises(TicketConflict, match="another agent"):
+        q.resolve(t.id, "bob", "x")
+    q.reply(t.id, "alice", "Please send the transaction hash.")
+    q.add_user_message(t.id, "0xabc", {"tx_hash": "0xabc"})
+    with pytest.raises(TicketConflict, match="not|resolved"):
+        q.rate(t.id, 5, None)
+    done = q.resolve(t.id, "alice", "credited after 12 confirmations")
+    assert done["status"] == "resolved" and done["resolution"].startswith("credited")
+    assert [(m["role"], m["text"]) for m in done["messages"]][-2:] == [
+        ("agent", "Please send the transaction hash."), ("user", "0xabc")]
+    assert done["details"]["tx_hash"] == "0xabc"
+    rated = q.rate(t.id, 4, "quick")
+    assert (rated["rating"], rated["rating_comment"]) == (4, "quick")
+    with pytest.raises(QueueError):
+        q.rate(t.id, 9, None)
+    with pytest.raises(TicketConflict, match="resolved"):
+        q.add_user_message(t.id, "more", None)
+    with pytest.raises(TicketNotFound):
+        q.claim("no-such-ticket", "alice")
+
+
+def test_release_puts_the_ticket_back(make_queue):
+    q = make_queue()
+    t = q.create(_new())
+    q.claim(t.id, "alice")
+    assert q.position(t.id) is None
+    released = q.release(t.id, "alice")
+    assert released["status"] == "open" and released["agent"] is None
+    assert q.claim_next("bob")["id"] == t.id
+
+
+def test_claim_next_respects_priority_and_filters(make_queue):
+    q = make_queue()
+    en = q.create(_new("en one"))
+    zh = q.create(_new("中文", "zh"))
+    urgent = q.create(_new("drained", priority="urgent"))
+    assert q.claim_next("a", lang="zh")["id"] == zh.id
+    assert q.claim_next("a")["id"] == urgent.id
+    assert q.claim_next("a", category="security") is None
+    assert q.claim_next("a")["id"] == en.id
+    assert q.claim_next("a") is None
+
+
+def test_concurrent_claimers_take_each_ticket_exactly_once(make_queue):
+    """Many agents, each with its own connection, race for the same tickets."""
+    producer = make_queue()
+    ids = {producer.create(_new(f"m{i}", session=f"s{i}")).id for i in range(60)}
+    agents = [make_queue() for _ in range(6)]
+    taken: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(6)
+
+    def work(n: int) -> None:
+        q, name = agents[n], f"agent{n}"
+        start.wait()
+        while (row := q.claim_next(name)) is not None:
+            with lock:
+                taken.append((row["id"], name))
+            time.sleep(0.002)  # an agent reads the ticket before taking the next
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    claimed = [i for i, _ in taken]
+    assert sorted(claimed) == sorted(ids)  # every ticket, none twice
+    assert len({name for _, name in taken}) > 1  # the race really was concurrent
+    for i, name in taken:
+        assert producer.get(i)["agent"] == name
+
+
+def test_wait_estimate_follows_the_recent_pace_per_language(make_queue):
+    clock = FakeClock()
+    q = make_queue(pace=Pace(default_minutes=10, window=20))
+    q.clock = clock
+    first = q.create(_new("a"))
+    assert first.eta_minutes == 10  # no history: the configured default
+    done = [q.create(_new(f"r{i}")) for i in range(3)]
+    for t in done:
+        q.claim(t.id, "alice")
+        clock.advance(3)
+        q.resolve(t.id, "alice", "ok")
+    waiting = q.ticket(first.id)
+    assert waiting.position == 1 and waiting.eta_minutes == 3  # one ticket every 3 minutes
+    zh = q.create(_new("中文", "zh"))
+    assert zh.position == 2 and zh.eta_minutes == 20  # Chinese has no history: default pace
+
+
+def test_pending_details_are_taken_once_and_expire(make_queue):
+    clock = FakeClock()
+    q = make_queue()
+    q.clock = clock
+    q.set_pending("s9", {"query": "转人工", "category": "transaction"})
+    assert q.take_pending("s9", 600) == {"category": "transaction", "query": "转人工"}
+    assert q.take_pending("s9", 600) is None
+    q.set_pending("s9", {"query": "x"})
+    clock.advance(11)
+    assert q.take_pending("s9", 600) is None
+
+
+def test_turns_feedback_and_events(make_queue):
+    q = make_queue()
+    q.record_turn({"session_id": "s1", "lang": "en", "query": "withdrawal missing",
+                   "action": "handoff", "category": "deposit_withdrawal"})
+    q.record_turn({"session_id": "s1", "lang": "en", "query": "human please",
+                   "action": "handoff"})
+    assert [t["query"] for t in q.recent_turns("s1", 10)] == ["withdrawal missing",
+                                                             "human please"]
+    assert [t["query"] for t in q.recent_turns("s1", 1)] == ["human please"]
+    fid = q.add_feedback({"session_id": "s1", "lang": "en", "query": "gas fee",
+                          "article_id": "gas", "helpful": False, "comment": "too vague"})
+    assert fid > 0
+    ev = q.events("2000-01-01")
+    assert len(ev["turns"]) == 2 and ev["feedback"][0]["helpful"] == 0
+
+
+def test_user_can_cancel(make_queue):
+    q = make_queue()
+    t = q.create(_new())
+    assert q.cancel(t.id)["status"] == "abandoned"
+    assert q.open_count() == 0
+    with pytest.raises(TicketConflict):
+        q.cancel(t.id)
+    assert q.active_for_session("s1") is None
 
 
 def test_tickets_survive_a_restart(tmp_path):
     path = tmp_path / "q.sqlite3"
     q = SqliteHandoffQueue(path).open()
-    t = _create(q, "转人工", "zh")
+    t = q.create(_new("转人工", "zh"))
     q.close()
     again = SqliteHandoffQueue(path).open()
     assert again.get(t.id)["query"] == "转人工"
     assert again.position(t.id) == 1
 
 
-def test_ids_are_unguessable_and_unique(tmp_path):
-    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
-    ids = {_create(q).id for _ in range(50)}
-    assert len(ids) == 50 and all(len(i) >= 16 for i in ids)
+def test_an_old_queue_file_is_migrated_in_place(tmp_path):
+    """A file from the first schema (no migrations table) keeps its tickets and gains columns."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE tickets (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, created_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open', query TEXT NOT NULL, lang TEXT NOT NULL,
+            session_id TEXT, category TEXT, reason TEXT, candidates TEXT NOT NULL DEFAULT '[]');
+        INSERT INTO tickets (id, seq, created_at, query, lang)
+            VALUES ('old1', 1, '2026-01-01T00:00:00+00:00', 'old question', 'en');
+    """)
+    conn.commit()
+    conn.close()
+    q = SqliteHandoffQueue(path).open()
+    assert q.get("old1")["priority"] == "normal" and q.get("old1")["details"] == {}
+    new = q.create(_new("new"))
+    assert new.position == 2
+    versions = [r[0] for r in q._conn.execute("SELECT version FROM schema_migrations")]
+    assert versions == [1, 2]
 
 
-def test_concurrent_creates_get_distinct_positions(tmp_path):
-    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
-    with ThreadPoolExecutor(8) as pool:
-        tickets = list(pool.map(lambda i: _create(q, f"m{i}"), range(40)))
-    assert q.open_count() == 40
-    assert sorted(q.position(t.id) for t in tickets) == list(range(1, 41))
-
-
-def test_unknown_ticket(tmp_path):
-    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
-    assert q.get("nope") is None and q.position("nope") is None
-
-
-def test_urgent_tickets_go_first(tmp_path):
-    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
-    normal = [_create(q, f"n{i}") for i in range(3)]
-    urgent = q.create(query="stolen", lang="en", session_id=None, category="security",
-                      reason="reported theft", candidates=[], priority="urgent")
-    assert urgent.position == 1
-    assert [q.position(t.id) for t in normal] == [2, 3, 4]
-    assert q.get(urgent.id)["priority"] == "urgent"
-
-
-def test_unknown_priority_is_refused(tmp_path):
-    import pytest
-
-    from assistant.errors import QueueError
-
-    q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
-    with pytest.raises(QueueError, match="priority"):
-        q.create(query="x", lang="en", session_id=None, category=None, reason="",
-                 candidates=[], priority="vip")
+def test_unknown_dsn_and_unreachable_database_say_what_to_fix(tmp_path):
+    with pytest.raises(QueueError, match="ASSISTANT_QUEUE_DSN"):
+        open_queue("mysql://x", tmp_path / "q.sqlite3")
+    q = open_queue("postgresql://nobody:secret@127.0.0.1:1/none", tmp_path / "q",
+                   timeout_seconds=1)
+    with pytest.raises(QueueError, match="ASSISTANT_QUEUE_DSN") as err:
+        q.open()
+    assert "secret" not in str(err.value)
