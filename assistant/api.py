@@ -16,12 +16,13 @@ import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest)
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -29,11 +30,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import __version__
 from assistant.config import Settings, load_settings
-from assistant.errors import AssistantError
+from assistant.entities import extract
+from assistant.errors import AssistantError, QueueError, TicketConflict, TicketNotFound
 from assistant.safety import redact
 from assistant.service import Assistant
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Pages load only their own scripts and styles and call only this origin.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class AnswerRequest(BaseModel):
@@ -41,7 +52,49 @@ class AnswerRequest(BaseModel):
 
     query: StrictStr = Field(description="The user's message, 1 to 2,000 characters.")
     lang: Literal["en", "zh"] | None = Field(None, description="Reply language; detected if absent.")
+    session_id: StrictStr | None = Field(
+        None, max_length=128, description="Keeps a conversation together (details, tickets).")
+    skip_details: bool = Field(False, description="Create the ticket without the details asked.")
+    idempotency_key: StrictStr | None = Field(
+        None, max_length=128, description="Retries with the same key never create a second "
+        "ticket (also accepted as the Idempotency-Key header).")
+
+
+class TextBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: StrictStr = Field(min_length=1, max_length=4000)
+
+
+class RatingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
+    comment: StrictStr | None = Field(None, max_length=2000)
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    helpful: bool
     session_id: StrictStr | None = Field(None, max_length=128)
+    query: StrictStr | None = Field(None, max_length=2000)
+    article_id: StrictStr | None = Field(None, max_length=200)
+    lang: Literal["en", "zh"] | None = None
+    comment: StrictStr | None = Field(None, max_length=2000)
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: StrictStr = Field(min_length=1, max_length=4000)
+
+
+class ClaimBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lang: Literal["en", "zh"] | None = None
+    category: StrictStr | None = Field(None, max_length=64)
 
 
 class ApiError(Exception):
@@ -84,7 +137,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         """Answer, clarify, hand off or decline one message."""
         s, a = get(request)
         query = _check_query(body.query, s.max_query_chars, "query")
-        reply = a.answer(query, lang=body.lang, session_id=body.session_id)
+        key = body.idempotency_key or request.headers.get("idempotency-key") or None
+        if key is not None and len(key) > 128:
+            raise ApiError(422, "invalid_request", "the idempotency key is over 128 characters",
+                           [{"field": "idempotency_key", "message": "at most 128 characters"}])
+        reply = a.answer(query, lang=body.lang, session_id=body.session_id,
+                         skip_details=body.skip_details, idempotency_key=key)
         request.state.action, request.state.category = reply.action, reply.intent.category
         request.app.state.metrics.decisions.labels(reply.action, reply.lang).inc()
         if s.log_queries:
@@ -140,7 +198,171 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                                                  f"serving: {exc}") from None
         return {"reloaded": changed, **a.health()}
 
+    _install_ticket_routes(app, get)
+    _install_agent_routes(app, get)
     return app
+
+
+#: What a user sees of their ticket (agents see everything).
+_USER_FIELDS = ("id", "status", "priority", "lang", "category", "created_at", "updated_at",
+                "position", "eta_minutes", "details", "resolution", "rating", "rating_comment")
+
+
+def _user_view(ticket: dict) -> dict:
+    view = {k: ticket.get(k) for k in _USER_FIELDS}
+    view["messages"] = [{"role": m["role"], "text": m["text"], "at": m["at"]}
+                        for m in ticket["messages"]]
+    return view
+
+
+def _queue_call(fn, *args):
+    """Run a queue operation, turning its errors into API errors."""
+    try:
+        return fn(*args)
+    except TicketNotFound:
+        raise ApiError(404, "not_found", "no such ticket; check the ticket id") from None
+    except TicketConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    except QueueError as exc:
+        log.error("queue error: %s", type(exc).__name__)
+        raise ApiError(503, "queue_unavailable", "the support queue is unavailable; try again "
+                                                 "in a minute") from None
+
+
+def _install_ticket_routes(app: FastAPI, get) -> None:
+    @app.get("/tickets/{ticket_id}")
+    def ticket_status(ticket_id: str, request: Request) -> dict:
+        """The user's own ticket (by its unguessable id): status, place, wait, replies."""
+        _, a = get(request)
+        ticket = _queue_call(a.queue.get, ticket_id)
+        if ticket is None:
+            raise ApiError(404, "not_found", "no such ticket; check the ticket id")
+        return _user_view(ticket)
+
+    @app.post("/tickets/{ticket_id}/messages")
+    def ticket_message(ticket_id: str, body: TextBody, request: Request) -> dict:
+        """A follow-up or more details from the user on an open ticket."""
+        _, a = get(request)
+        s = request.app.state.settings
+        text = redact(_check_query(body.text, s.max_query_chars, "text"))
+        ticket = _queue_call(a.queue.add_user_message, ticket_id, text.text,
+                             extract(text.text).as_dict())
+        return {**_user_view(ticket), "redacted": text.found}
+
+    @app.post("/tickets/{ticket_id}/rating")
+    def ticket_rating(ticket_id: str, body: RatingBody, request: Request) -> dict:
+        """Rate the help after the ticket is resolved (1-5, optional comment)."""
+        _, a = get(request)
+        comment = redact(body.comment).text if body.comment else None
+        return _user_view(_queue_call(a.queue.rate, ticket_id, body.score, comment))
+
+    @app.post("/tickets/{ticket_id}/cancel")
+    def ticket_cancel(ticket_id: str, request: Request) -> dict:
+        """The user no longer needs help; the ticket leaves the queue."""
+        _, a = get(request)
+        return _user_view(_queue_call(a.queue.cancel, ticket_id))
+
+    @app.post("/feedback")
+    def feedback(body: FeedbackBody, request: Request) -> dict:
+        """Helpful or not, on any answer. Not helpful offers a person."""
+        _, a = get(request)
+        stored = _queue_call(a.queue.add_feedback, {
+            "session_id": body.session_id, "lang": body.lang,
+            "query": redact(body.query).text if body.query else None,
+            "article_id": body.article_id, "helpful": body.helpful,
+            "comment": redact(body.comment).text if body.comment else None})
+        offer = not body.helpful
+        lang = body.lang or "en"
+        return {"stored": bool(stored), "offer_handoff": offer,
+                "handoff_query": ("转人工" if lang == "zh" else "I want to talk to a human")
+                if offer else None}
+
+
+def _install_agent_routes(app: FastAPI, get) -> None:
+    def agent(request: Request) -> tuple[str, Assistant]:
+        s, a = get(request)
+        return _require_agent(request, s), a
+
+    @app.get("/agent/tickets")
+    def agent_list(request: Request,
+                   status: Annotated[Literal["open", "claimed", "resolved", "abandoned"] | None,
+                                     Query()] = "open",
+                   priority: Annotated[Literal["normal", "urgent"] | None, Query()] = None,
+                   lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+                   category: Annotated[str | None, Query(max_length=64)] = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
+        """Tickets for agents, most urgent and oldest first (agent token required)."""
+        _, a = agent(request)
+        rows = _queue_call(lambda: a.queue.list(status=status, priority=priority, lang=lang,
+                                                category=category, limit=limit))
+        return {"tickets": rows, "open": _queue_call(a.queue.open_count)}
+
+    @app.get("/agent/tickets/{ticket_id}")
+    def agent_ticket(ticket_id: str, request: Request) -> dict:
+        """One ticket with its conversation, details and candidates."""
+        _, a = agent(request)
+        ticket = _queue_call(a.queue.get, ticket_id)
+        if ticket is None:
+            raise ApiError(404, "not_found", "no such ticket")
+        return ticket
+
+    @app.post("/agent/tickets/claim")
+    def agent_claim_next(request: Request, body: ClaimBody | None = None) -> dict:
+        """Take the next ticket (urgent first, then oldest); `ticket` is null when none wait."""
+        name, a = agent(request)
+        body = body or ClaimBody()
+        ticket = _queue_call(lambda: a.queue.claim_next(name, lang=body.lang,
+                                                        category=body.category))
+        return {"ticket": ticket}
+
+    @app.post("/agent/tickets/{ticket_id}/claim")
+    def agent_claim(ticket_id: str, request: Request) -> dict:
+        """Take this ticket; 409 when another agent holds it."""
+        name, a = agent(request)
+        return _queue_call(a.queue.claim, ticket_id, name)
+
+    @app.post("/agent/tickets/{ticket_id}/reply")
+    def agent_reply(ticket_id: str, body: TextBody, request: Request) -> dict:
+        """Reply to the user (the ticket must be claimed by this agent)."""
+        name, a = agent(request)
+        return _queue_call(a.queue.reply, ticket_id, name, redact(body.text).text)
+
+    @app.post("/agent/tickets/{ticket_id}/resolve")
+    def agent_resolve(ticket_id: str, body: ResolveBody, request: Request) -> dict:
+        """Close the ticket with a resolution note."""
+        name, a = agent(request)
+        return _queue_call(a.queue.resolve, ticket_id, name, redact(body.resolution).text)
+
+    @app.post("/agent/tickets/{ticket_id}/release")
+    def agent_release(ticket_id: str, request: Request) -> dict:
+        """Put the ticket back in the queue for someone else."""
+        name, a = agent(request)
+        return _queue_call(a.queue.release, ticket_id, name)
+
+    @app.get("/agent", include_in_schema=False)
+    def agent_console() -> FileResponse:
+        """The agent console page (it asks for the agent token)."""
+        return FileResponse(STATIC_DIR / "agent.html", media_type="text/html",
+                            headers=_PAGE_HEADERS)
+
+    @app.get("/static/agent/{name}", include_in_schema=False)
+    def agent_console_asset(name: Literal["agent.js", "agent.css"]) -> FileResponse:
+        kind = "text/javascript" if name.endswith(".js") else "text/css"
+        return FileResponse(STATIC_DIR / name, media_type=kind)
+
+
+def _require_agent(request: Request, s: Settings) -> str:
+    """The agent's name for a valid bearer token; 404 when the agent API is off, else 401."""
+    if not s.agent_tokens:
+        raise ApiError(404, "not_found", "the agent API is disabled; set "
+                                         "ASSISTANT_AGENT_TOKENS to enable it")
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer":
+        for name, expected in s.agent_tokens.items():
+            if secrets.compare_digest(token.encode(), expected.encode()):
+                return name
+    raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <agent token>'")
 
 
 def _reload_on_sighup(a: Assistant):
