@@ -64,11 +64,12 @@ def test_lang_parameter_overrides_detection(client):
 
 def test_handoff_creates_a_ticket_with_position(client):
     first = client.post("/answer", json={"query": "I want to talk to a human",
-                                         "session_id": "abc"}).json()
+                                         "session_id": "abc", "skip_details": True}).json()
     second = client.post("/answer", json={"query": "转人工"}).json()
     assert first["action"] == "handoff" and first["ticket"]["position"] == 1
     assert second["action"] == "handoff" and second["ticket"]["position"] == 2
     assert second["lang"] == "zh" and second["ticket"]["id"] in second["answer"]
+    assert second["ticket"]["status"] == "open" and second["ticket"]["eta_minutes"] >= 1
 
 
 def test_article_with_handoff_answers_and_routes(client):

@@ -65,3 +65,39 @@ def test_serve_and_reload_on_sighup(tmp_path, embedder):
         proc.wait(timeout=30)
         log.close()
     assert "SIGHUP: new index serving" in (tmp_path / "server.log").read_text()
+
+
+def _serve(env: dict, port: int, log_path) -> subprocess.Popen:
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port",
+                                 str(port)], env=env, stdout=log, stderr=log)
+
+
+def test_an_acknowledged_ticket_survives_kill_9(tmp_path, tiny_index, queue_dsn):
+    """The server is killed without warning right after answering; the ticket is still there,
+    and the client's retry with the same key gets the same ticket, not a second one."""
+    _, index = tiny_index
+    port = _free_port()
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_DATA_DIR":
+           str(tmp_path / "data"), "ASSISTANT_THRESHOLDS_FILE": str(tmp_path / "none.json"),
+           "ASSISTANT_QUEUE_DSN": queue_dsn}
+    base = f"http://127.0.0.1:{port}"
+    proc = _serve(env, port, tmp_path / "server.log")
+    try:
+        _wait(base + "/readyz")
+        reply = httpx.post(base + "/answer", json={"query": "转人工"},
+                           headers={"Idempotency-Key": "crash-1"}).json()
+        ticket = reply["ticket"]["id"]
+        proc.kill()  # SIGKILL: no shutdown, no flush
+        proc.wait(timeout=30)
+        proc = _serve(env, port, tmp_path / "server.log")
+        _wait(base + "/readyz")
+        seen = httpx.get(f"{base}/tickets/{ticket}").json()
+        assert seen["status"] == "open" and seen["position"] == 1
+        assert seen["messages"][-1]["text"] == "转人工"
+        retried = httpx.post(base + "/answer", json={"query": "转人工"},
+                             headers={"Idempotency-Key": "crash-1"}).json()
+        assert retried["ticket"]["id"] == ticket and retried["ticket"]["position"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
