@@ -28,7 +28,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant import __version__
+from assistant import __version__, insights
 from assistant.config import Settings, load_settings
 from assistant.entities import extract
 from assistant.errors import AssistantError, QueueError, TicketConflict, TicketNotFound
@@ -184,6 +184,15 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if a is not None and a.ready:
             m.observe_state(a)
         return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/admin/stats")
+    def admin_stats(request: Request,
+                    days: Annotated[float, Query(gt=0, le=366)] = 7) -> dict:
+        """Decisions per day, category and language; helpfulness; queue (admin token)."""
+        s, a = get(request)
+        _require_admin(request, s)
+        events = _queue_call(a.queue.events, insights.since(days))
+        return {"days": days, **insights.stats(events)}
 
     @app.post("/admin/reload")
     def admin_reload(request: Request) -> dict:

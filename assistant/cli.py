@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", type=Path, help="where to build (default: a temporary folder)")
     bench.set_defaults(func=_benchmark)
 
+    gaps = sub.add_parser("gaps", help="group recent unanswered messages: what to write next")
+    gaps.add_argument("--days", type=float, default=1.0, help="look back this many days (1)")
+    gaps.add_argument("--top", type=int, help="largest groups shown (default: setting)")
+    gaps.add_argument("--format", choices=["md", "json"], default="md")
+    gaps.add_argument("--out", type=Path, help="also write <out>.md and <out>.json")
+    gaps.set_defaults(func=_gaps)
+
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -112,6 +119,35 @@ def _search(args: argparse.Namespace) -> int:
     results = assistant.search(args.query, k=k, lang=args.lang)
     print(json.dumps({"query": args.query, "results": [r.to_dict() for r in results]},
                      ensure_ascii=False, indent=2))
+    return 0
+
+
+def _gaps(args: argparse.Namespace) -> int:
+    """Print (and optionally write) the largest groups of unanswered messages."""
+    from assistant import insights
+    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.handoff import open_queue
+
+    settings = _settings(args)
+    if args.days <= 0:
+        raise AssistantError("--days must be greater than 0")
+    queue = open_queue(settings.queue_dsn, settings.queue_path,
+                       timeout_seconds=settings.queue_timeout_seconds).open()
+    try:
+        items = insights.gap_items(queue.events(insights.since(args.days)))
+    finally:
+        queue.close()
+    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
+    found = insights.gaps(items, embedder, distance=settings.gaps_distance,
+                          top=args.top or settings.gaps_top, max_items=settings.gaps_max_items)
+    data = {"days": args.days, "unanswered": len(items), "groups": [g.to_dict() for g in found]}
+    md = insights.gaps_markdown(found, args.days, len(items))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(md, "utf-8")
+        args.out.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=2),
+                                                 "utf-8")
+    print(md if args.format == "md" else json.dumps(data, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -150,6 +150,13 @@ class Settings(BaseSettings):
         default_factory=dict, description='Agents and their bearer tokens (JSON object, e.g. '
         '{"alice": "long-random-token"}); empty disables the agent API.')
 
+    gaps_distance: float = Field(
+        0.85, gt=0, lt=2, description="`assistant gaps`: cosine distance under which unanswered "
+        "messages join one group.")
+    gaps_top: int = Field(10, ge=1, le=1000, description="`assistant gaps`: groups shown.")
+    gaps_max_items: int = Field(
+        5000, ge=10, le=50_000, description="`assistant gaps`: most recent messages grouped.")
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -457,7 +457,7 @@ class SqlHandoffQueue:
         """Turns, feedback and tickets since a time: the raw material of stats and gaps."""
         with self.tx(durable=False) as t:
             return {
-                "turns": t.all("SELECT at, lang, query, action, category, article_id, confidence"
+                "turns": t.all("SELECT at, lang, query, action, category, article_id, confidence, reason"
                                " FROM turns WHERE at >= ? ORDER BY id", (since,)),
                 "feedback": t.all("SELECT at, lang, query, article_id, helpful, comment FROM "
                                   "feedback WHERE at >= ? ORDER BY id", (since,)),
