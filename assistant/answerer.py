@@ -74,6 +74,21 @@ def wants_human(text: str) -> bool:
     return bool(_HUMAN_RE.search(text) or _HUMAN_ALONE.match(text))
 
 
+_FILLER = re.compile(
+    r"\b(i|i'd|want|would|like|need|to|please|pls|plz|can|could|you|me|let|connect|a|an|the|"
+    r"now|just|hi|hello|hey|help|with|and|or|ok|okay)\b|[请帮我你好吧呢啊一下快点]|[^\w]",
+    re.IGNORECASE)
+
+
+def without_human_request(text: str) -> str:
+    """The message with any request for a person removed: what is left describes the problem
+    ("" when nothing but courtesy and filler words is left)."""
+    rest = " ".join(_HUMAN_RE.sub(" ", text).split())
+    if _HUMAN_ALONE.match(rest) or not _FILLER.sub("", rest).strip():
+        return ""
+    return rest
+
+
 def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
            article_handoff: dict[str, bool] | None = None,
            signals: Signals | None = None) -> Decision:

@@ -19,7 +19,7 @@ ENV_PREFIX = "ASSISTANT_"
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: Details the assistant can collect for an agent (see entities.extract).
-DETAIL_FIELDS = ("chain", "tx_hash", "amount", "token", "time", "address", "app_version",
+DETAIL_FIELDS = ("problem", "chain", "tx_hash", "amount", "token", "time", "address", "app_version",
                  "device")
 
 #: Names of the thresholds that `assistant tune` may write; each is a Settings field.
@@ -127,13 +127,15 @@ class Settings(BaseSettings):
         10.0, gt=0, le=300, description="Wait this long for the queue database before failing.")
     handoff_details: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "transaction": ["chain", "tx_hash", "amount", "time"],
-            "deposit_withdrawal": ["chain", "tx_hash", "amount", "time"],
-            "account": ["address", "app_version", "device"],
-            "security": ["time", "address"],
+            "transaction": ["problem", "chain", "tx_hash", "amount", "time"],
+            "deposit_withdrawal": ["problem", "chain", "tx_hash", "amount", "time"],
+            "account": ["problem", "address", "app_version", "device"],
+            "security": ["problem", "time", "address"],
+            "default": ["problem"],
         },
-        description="Per category, the details an agent needs (JSON object); the assistant asks "
-        "for the missing ones once before creating the ticket. Fields: " +
+        description="Per category, the details an agent needs (JSON object; `default` for the "
+        "other categories); the assistant asks for the missing ones once before creating the "
+        "ticket. Fields: " +
         ", ".join(DETAIL_FIELDS) + ".")
     pending_details_seconds: float = Field(
         1800, gt=0, description="How long a request for details waits for the user's reply.")
@@ -201,6 +203,11 @@ class Settings(BaseSettings):
             raise ValueError(f"token of agent(s) {', '.join(weak)} is shorter than 16 "
                              "characters; use a long random token")
         return v
+
+    def details_for(self, category: str | None) -> list[str]:
+        """The details an agent needs for a category (the `default` list for the others)."""
+        return list(self.handoff_details.get(category or "", self.handoff_details.get(
+            "default", [])))
 
     def threshold(self, name: str, lang: str) -> float:
         """A decision threshold for a language: its override if set, else the shared value."""

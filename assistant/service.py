@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from assistant import entities as ent
 from assistant import templates
-from assistant.answerer import REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals, Thresholds, decide
+from assistant.answerer import (REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals,
+                                Thresholds, decide, without_human_request)
 from assistant.config import Settings
 from assistant.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.errors import QueueError
@@ -327,13 +328,12 @@ class Assistant:
             history = (self.queue.recent_turns(session_id, self.settings.conversation_turns)
                        if session_id else [])
             details = _details([*(t["query"] for t in history), text])
-            needs = [f for f in self.settings.handoff_details.get(category or "", [])
-                     if f not in details]
+            needs = [f for f in self.settings.details_for(category) if f not in details]
             candidates = [{"id": h.id, "title": titles.get(h.id, h.id),
                            "score": round(h.score, 4)} for h in d.candidates]
             spec = {"query": text, "lang": lang, "category": category, "reason": d.reason,
                     "candidates": candidates, "priority": "urgent" if d.urgent else "normal",
-                    "details": details, "asked": _digest(text)}
+                    "details": details, "asked": _digest(text), "needs": needs}
             if needs and session_id and not d.urgent and not skip_details:
                 self.queue.set_pending(session_id, spec)
                 return None, needs, [templates.message(
@@ -369,7 +369,11 @@ class Assistant:
             if pending.get("asked") == _digest(text):  # the same message again: ask again
                 self.queue.set_pending(session_id, pending)
                 return None
-            found = {} if skip_details or _SKIP.match(text) else _details([text])
+            found: dict[str, str] = {}
+            if not (skip_details or _SKIP.match(text)):
+                found = ent.extract(text).as_dict()
+                if "problem" in pending.get("needs", []):
+                    found["problem"] = text[:_PROBLEM_MAX]
             if "ticket_id" in pending:
                 ticket_id = pending["ticket_id"]
                 self.queue.add_user_message(ticket_id, text, found)
@@ -439,15 +443,25 @@ _SKIP = re.compile(r"^\s*(skip|no|none|n/?a|nothing|don'?t know|跳过|没有|�
                    r"[\s.!。!]*$", re.IGNORECASE)
 
 
+_PROBLEM_CHARS = 4  # "转账失败" is a problem; "help" is not
+_PROBLEM_MAX = 300
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _details(texts: list[str]) -> dict[str, str]:
-    """Details found across messages; a later message wins."""
+    """Details found across messages; a later message wins.
+
+    The first message with more in it than a request for a person describes the `problem`.
+    """
     found: dict[str, str] = {}
     for t in texts:
         found.update(ent.extract(t).as_dict())
+        rest = without_human_request(t)
+        if "problem" not in found and len(rest.replace(" ", "")) >= _PROBLEM_CHARS:
+            found["problem"] = rest[:_PROBLEM_MAX]
     return found
 
 

@@ -13,7 +13,7 @@ from assistant.types import Article, Lang
 
 #: Wording for a message placeholder the user's message did not provide.
 DEFAULTS: dict[Lang, dict[str, str]] = {
-    "en": {"chain": "the network", "tx_hash": "your transaction hash", "amount": "the amount",
+    "en": {"problem": "a short description of the problem", "chain": "the network", "tx_hash": "your transaction hash", "amount": "the amount",
            "token": "the token", "address": "the address"},
     "zh": {"chain": "对应网络", "tx_hash": "您的交易哈希", "amount": "该笔金额",
            "token": "该代币", "address": "该地址"},
@@ -81,11 +81,11 @@ MESSAGES: dict[Lang, dict[str, str]] = {
 
 #: How each detail an agent may need is named when the assistant asks for it.
 DETAIL_LABELS: dict[Lang, dict[str, str]] = {
-    "en": {"chain": "the network (e.g. Ethereum, TRON, BNB Chain)", "tx_hash": "the transaction hash",
+    "en": {"problem": "a short description of the problem", "chain": "the network (e.g. Ethereum, TRON, BNB Chain)", "tx_hash": "the transaction hash",
            "amount": "the amount and token", "token": "the token", "time": "when it happened",
            "address": "the wallet address(es) involved", "app_version": "the app version",
            "device": "your phone or device"},
-    "zh": {"chain": "所在网络(如以太坊、波场、BNB Chain)", "tx_hash": "交易哈希", "amount": "金额和币种",
+    "zh": {"problem": "问题的简要描述", "chain": "所在网络(如以太坊、波场、BNB Chain)", "tx_hash": "交易哈希", "amount": "金额和币种",
            "token": "币种", "time": "发生时间", "address": "涉及的钱包地址", "app_version": "App 版本号",
            "device": "手机型号或设备"},
 }

@@ -111,3 +111,17 @@ def test_offline_scoring_queues_and_records_nothing(assistant):
     reply, _ = assistant.answer_with_trace("转人工", session_id="s10", tickets=False)
     assert reply.action == "handoff" and reply.ticket is None
     assert assistant.queue.open_count() == 0 and assistant.queue.recent_turns("s10", 5) == []
+
+
+def test_a_bare_request_for_a_person_asks_what_the_problem_is(tiny_assistant):
+    asked = tiny_assistant.answer("转人工", session_id="p1")
+    assert asked.ticket is None and asked.needs[0]["field"] == "problem"
+    assert "问题的简要描述" in asked.answer
+    done = tiny_assistant.answer("提币三小时还没到账", session_id="p1")
+    assert tiny_assistant.queue.get(done.ticket.id)["details"]["problem"] == "提币三小时还没到账"
+
+
+def test_a_described_problem_is_not_asked_again(tiny_assistant):
+    tiny_assistant.answer("my transaction failed", session_id="p2")
+    reply = tiny_assistant.answer("I want to talk to a human", session_id="p2")
+    assert "problem" not in [n["field"] for n in reply.needs]
