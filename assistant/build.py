@@ -65,8 +65,11 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
 
 def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
                 progress: Progress | None = None, intent_dense_weight: float = 0.5,
-                intent_c: float = 10.0) -> BuildResult:
+                intent_c: float = 10.0, publish: bool = True) -> BuildResult:
     """Validate `kb_dir` and publish a new index under `out_dir`.
+
+    With `publish=False` the new version is only placed under `out_dir/versions/` (not made
+    current), so it can be checked first; `index.activate(out_dir, result.path)` publishes it.
 
     Raises KBValidationError before touching `out_dir` when the KB has errors; any failure
     after that discards the staging folder, so the previous index keeps serving.
@@ -108,7 +111,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             counts=_counts(kb),
         )
         ix.write_core(stage, manifest, ix.VectorIndex.from_vectors(entry_vecs), entries, kb)
-        final = ix.publish(out_dir, stage, version)
+        final = (ix.publish if publish else ix.place)(out_dir, stage, version)
     except BaseException:
         ix.discard(stage)
         raise

@@ -133,6 +133,23 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Operations: the editors' guard (`build-index --check`), the linter, index watching
+    check_sets: list[str] = Field(
+        default_factory=lambda: ["dev", "test"],
+        description="Eval sets (names in eval_dir or .jsonl paths) `build-index --check` runs.")
+    check_max_accuracy_drop: float = Field(
+        0.01, ge=0, le=1, description="`build-index --check` refuses a candidate whose answer "
+        "accuracy (overall or in one language) is lower than the published index's by more.")
+    check_max_wrong_rise: float = Field(
+        0.01, ge=0, le=1, description="`build-index --check` refuses a candidate whose "
+        "wrong-answer rate (overall or in one language) is higher by more than this.")
+    lint_duplicate_similarity: float = Field(
+        0.9, ge=0, le=1, description="`assistant lint` reports questions of two articles at or "
+        "above this similarity (dense or fuzzy) as near-duplicates.")
+    watch_index_seconds: float = Field(
+        0.0, ge=0, le=3600, description="Poll the `current` index link this often and reload "
+        "when it changes; 0 turns watching off.")
+
     @field_validator("model")
     @classmethod
     def _model_not_blank(cls, v: str) -> str:
