@@ -294,7 +294,8 @@ def _link_problem(target: str, ids: set[str]) -> tuple[Severity, str] | None:
     m = _ARTICLE_LINK.match(target) or _MD_FILE_LINK.match(target)
     if m:
         if m.group(1) not in ids:
-            return "error", f"link to article '{m.group(1)}', which does not exist"
+            return "error", (f"link {target!r} points to article '{m.group(1)}', which does "
+                             "not exist")
         return None
     if _PLACEHOLDER_URL.match(target) or target.startswith("mailto:"):
         return None
