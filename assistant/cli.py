@@ -312,12 +312,41 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
+    _preflight(settings)
     logging.getLogger("assistant").setLevel(settings.log_level)
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers,
                 log_level=settings.log_level.lower(),
                 access_log=False)  # the app logs each request itself, without query text
     return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """Refuse to start, with one line naming the setting, before any worker is spawned."""
+    import os
+
+    from assistant import index as ix
+    from assistant.errors import IndexLoadError
+
+    try:
+        manifest = ix.read_manifest(settings.index_dir)
+    except IndexLoadError as exc:
+        raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir}: {exc}") from None
+    if manifest is None:
+        raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir} holds no index: build it "
+                          f"with `python scripts/build_index.py --out {settings.index_dir}`")
+    if manifest.model != settings.model:
+        raise ConfigError(f"ASSISTANT_MODEL={settings.model} but the index in "
+                          f"{settings.index_dir} was built with {manifest.model}: rebuild it "
+                          f"(`python scripts/build_index.py`) or set "
+                          f"ASSISTANT_MODEL={manifest.model}")
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"ASSISTANT_DATA_DIR={settings.data_dir} cannot be created "
+                          f"({exc.strerror})") from None
+    if not os.access(settings.data_dir, os.W_OK):
+        raise ConfigError(f"ASSISTANT_DATA_DIR={settings.data_dir} is not writable")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -145,7 +145,7 @@ def eval_rows(settings: Settings) -> list[ev.EvalRow]:
     counts as wrong for the candidate.
     """
     rows: list[ev.EvalRow] = []
-    for name in settings.check_sets:
+    for name in settings.check_set_names:
         path = Path(name) if name.endswith(".jsonl") else settings.eval_dir / f"{name}.jsonl"
         rows.extend(ev.load_eval_set(path))
     return rows
@@ -237,7 +237,7 @@ def _compare_with_published(settings: Settings, embedder: Embedder, published: P
         out(f"the published index cannot be compared ({exc}); nothing to compare")
         return None
     rows = eval_rows(settings)
-    out(f"running {len(rows)} eval queries ({', '.join(settings.check_sets)}) on the published "
+    out(f"running {len(rows)} eval queries ({settings.check_sets}) on the published "
         f"index {published.name} and on the candidate")
     before = run_eval(settings, settings.index_dir, embedder, rows)
     after = run_eval(settings, candidate, embedder, rows)

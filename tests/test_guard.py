@@ -48,7 +48,7 @@ def setup(tmp_path, embedder):
     _write_eval(tmp_path / "eval" / "mini.jsonl")
     settings = Settings(kb_dir=kb, index_dir=index, data_dir=tmp_path / "data",
                         thresholds_file=tmp_path / "none.json", eval_dir=tmp_path / "eval",
-                        check_sets=["mini"], scam_article="fake-support",
+                        check_sets="mini", scam_article="fake-support",
                         theft_article="stolen-funds")
     return settings, ix.current_path(index)
 
@@ -129,7 +129,7 @@ def test_cli_exit_codes(setup, tmp_path):
            "ASSISTANT_INDEX_DIR": str(settings.index_dir),
            "ASSISTANT_DATA_DIR": str(settings.data_dir),
            "ASSISTANT_THRESHOLDS_FILE": str(settings.thresholds_file),
-           "ASSISTANT_EVAL_DIR": str(settings.eval_dir), "ASSISTANT_CHECK_SETS": '["mini"]',
+           "ASSISTANT_EVAL_DIR": str(settings.eval_dir), "ASSISTANT_CHECK_SETS": "mini",
            "ASSISTANT_SCAM_ARTICLE": "fake-support", "HF_HUB_OFFLINE": "1"}
     script = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--check", "--quiet"]
     refused = subprocess.run(script, env=env, capture_output=True, text=True, timeout=600)
