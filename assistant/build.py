@@ -102,6 +102,11 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
+        if not publish:  # a candidate must never replace a folder that may be serving
+            taken, n = version, 1
+            while (Path(out_dir) / ix.VERSIONS / version).exists():
+                n += 1
+                version = f"{taken}-{n}"
         manifest = ix.Manifest(
             version=version, model=model_name, dimension=int(vectors.shape[1]), kb_hash=kb_hash,
             articles=len(kb.articles), article_ids=len(kb.ids()), vectors=len(entries),

@@ -114,8 +114,8 @@ def format_comparison(c: Comparison) -> list[str]:
     if not c.changed:
         lines.append("No eval query changed outcome.")
         return lines
-    lines += [f"{len(c.changed)} eval quer{'y' if len(c.changed) == 1 else 'ies'} changed "
-              "outcome (✓ right, ✗ wrong):", "",
+    noun = "query" if len(c.changed) == 1 else "queries"
+    lines += [f"{len(c.changed)} eval {noun} changed outcome (✓ right, ✗ wrong):", "",
               "| query | lang | expected | published | candidate |", "|---|---|---|---|---|"]
     for row, db, da in c.changed[:MAX_CHANGED_SHOWN]:
         lines.append(f"| {_cell(row.text)} | {row.lang} | {expected(row)} | "

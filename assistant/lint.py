@@ -47,9 +47,10 @@ Severity = Literal["error", "warning"]
 #: alike to it); below, only the fuzzy similarity counts.
 MIN_KNOWN_RATIO = 0.8
 #: Function words of Chinese questions; a question made only of these says nothing.
-ZH_STOPWORDS = frozenset(
-    "的 了 吗 呢 吧 啊 呀 么 是 在 有 我 你 您 他 她 它 们 这 那 个 和 与 就 都 也 还 要 想 会 能 可以 "
-    "怎么 怎样 怎么办 什么 为什么 如何 哪里 哪 谁 请问 请 问 一下 帮 帮忙 谢谢 你好 好 嗯 哦".split())
+ZH_STOPWORDS = frozenset((
+    "的 了 吗 呢 吧 啊 呀 么 是 在 有 我 你 您 他 她 它 们 这 那 个 和 与 就 都 也 还 要 想 "
+    "会 能 可以 怎么 怎样 怎么办 什么 为什么 如何 哪里 哪 谁 请问 请 问 一下 帮 帮忙 谢谢 "
+    "你好 好 嗯 哦").split())
 MIN_WORDS = 2
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")

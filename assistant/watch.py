@@ -69,5 +69,5 @@ class IndexWatcher:
         while not self._stop.wait(self.interval):
             try:
                 self.check()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any one poll
+            except Exception:  # the watcher must outlive any one poll
                 log.exception("index watch: poll failed")

@@ -1,4 +1,4 @@
-"""Index folder: a candidate placed without publishing, activation, pruning that spares `current`."""
+"""Index folder: a candidate placed without publishing, activation, pruning."""
 
 from __future__ import annotations
 
@@ -46,3 +46,24 @@ def test_candidates_never_prune_the_serving_version(tmp_path, embedder):
     kept = sorted(p.name for p in (index / ix.VERSIONS).iterdir() if not p.name.startswith("."))
     assert len(kept) == ix.KEEP_VERSIONS and candidates[-1].manifest.version in kept
     assert not serving.exists()  # no longer serving, and the oldest: pruned
+
+
+def test_a_candidate_never_replaces_the_serving_folder(tmp_path, embedder, monkeypatch):
+    kb = write_kb(tmp_path / "kb")
+    index = tmp_path / "index"
+    serving = build_index(kb, index, embedder, model_name=MODEL)
+    from assistant import build
+
+    same_second = build.datetime.strptime(serving.manifest.version[:15], "%Y%m%dT%H%M%S")
+
+    class Frozen:  # the same second as the published build, and the same KB
+        @staticmethod
+        def now(tz=None):
+            return same_second
+
+    monkeypatch.setattr(build, "datetime", Frozen)
+    candidate = build_index(kb, index, embedder, model_name=MODEL, publish=False)
+    assert candidate.manifest.version == serving.manifest.version + "-2"
+    assert ix.current_path(index) == serving.path.resolve()
+    ix.discard(candidate.path)
+    assert ix.load_index(index).manifest.version == serving.manifest.version
