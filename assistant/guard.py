@@ -153,12 +153,16 @@ def eval_rows(settings: Settings) -> list[ev.EvalRow]:
 
 def run_eval(settings: Settings, root: Path, embedder: Embedder,
              rows: list[ev.EvalRow]) -> tuple[list[ev.Observation], list[Decision]]:
-    """The assistant on the index published under `root`, over `rows` (no tickets)."""
+    """The assistant on the index published under `root`, over `rows` (no tickets).
+
+    Query vectors are embedded in one batch and cached in the embedder, so the second index
+    reuses them (latency is not compared, only decisions).
+    """
     assistant, tmp = ev.isolated_assistant(settings.model_copy(update={"index_dir": root}),
                                            embedder=embedder)
     with tmp:
         assistant.warm_up()
-        obs = ev.observe(assistant, rows, tickets=False)
+        obs = ev.observe(assistant, rows, tickets=False, batch_embed=True)
         decisions = ev.redecide(obs, assistant.thresholds, assistant.handoff_flags)
         assistant.close()
     return obs, decisions
