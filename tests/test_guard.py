@@ -144,3 +144,16 @@ def test_cli_exit_codes(setup, tmp_path):
                             timeout=600)
     assert forced.returncode == 0, forced.stderr
     assert ix.current_path(settings.index_dir) != before
+
+
+def test_a_lint_error_refuses_even_when_answers_do_not_change(setup, embedder):
+    settings, before = setup
+    path = settings.kb_dir / "en" / "tron-energy.md"
+    path.write_text(path.read_text("utf-8") + "\nSee [fees](article:gas-fees).\n", "utf-8")
+    lines: list[str] = []
+    result = check_and_publish(settings, embedder, out=lines.append)
+    assert result.status == REFUSED and result.comparison is not None
+    assert not result.comparison.breaches and not result.comparison.changed
+    assert result.reasons == ["the linter found 1 error(s)"]
+    assert any("article:gas-fees" in x for x in lines)
+    assert ix.current_path(settings.index_dir) == before
