@@ -223,7 +223,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def consistency_problems(s: Settings, tuned_from: Path | None = None,
-                         tuned: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+                         tuned: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """What no single field can check: threshold order, weights, paths of the right kind."""
     def name(field: str) -> str:
         where = f" [from {tuned_from}]" if tuned_from and field in tuned else ""

@@ -229,8 +229,8 @@ def check_short_questions(articles: Iterable[Article]) -> list[Finding]:
         for q in a.questions:
             words, content = meaningful_words(q, a.lang)
             if words < MIN_WORDS:
-                why = (f"has {words} Han character(s); needs at least {MIN_WORDS}"
-                       if a.lang == "zh" else f"has {words} word(s); needs at least {MIN_WORDS}")
+                unit = "Han character(s) or word(s)" if a.lang == "zh" else "word(s)"
+                why = f"has {words} {unit}; needs at least {MIN_WORDS}"
             elif content == 0:
                 why = "is made only of function words"
             else:
