@@ -83,6 +83,7 @@ class LintReport:
     kb_dir: str
     findings: list[Finding]
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -98,7 +99,7 @@ class LintReport:
 
     def to_dict(self) -> dict:
         return {"kb_dir": self.kb_dir, "errors": len(self.errors),
-                "warnings": len(self.warnings), "skipped": self.skipped,
+                "warnings": len(self.warnings), "skipped": self.skipped, "notes": self.notes,
                 "findings": [asdict(f) for f in self.findings]}
 
     def to_json(self) -> str:
@@ -108,6 +109,7 @@ class LintReport:
         lines = [f"# KB lint: {self.kb_dir}", "",
                  f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)."]
         lines += [f"Skipped: {s}" for s in self.skipped]
+        lines += [f"Note: {s}" for s in self.notes]
         for check in dict.fromkeys(f.check for f in self.findings):
             group = [f for f in self.findings if f.check == check]
             lines += ["", f"## {check} ({len(group)})", "",
@@ -140,6 +142,11 @@ def lint_kb(kb_dir: Path, settings: Settings, embedder: Embedder, *,
         return report
     with _index_for(kb_dir, settings, embedder, index_root, progress) as root:
         from assistant.evaluation import isolated_assistant
+
+        manifest = ix.read_manifest(root)
+        if manifest is not None and manifest.kb_hash != content_hash(kb_dir):
+            report.notes.append(f"the index at {root} was built from another version of this "
+                                "KB: duplicate and misrouted questions are those of that version")
 
         assistant, tmp = isolated_assistant(settings.model_copy(update={"index_dir": root}),
                                             embedder=embedder)

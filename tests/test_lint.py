@@ -166,3 +166,15 @@ def test_cli_exit_status(tmp_path, monkeypatch, capsys):
     en = kb / "en" / "tron-energy.md"
     en.write_text(en.read_text("utf-8") + "\nMore in [fees](article:gas-fees).\n", "utf-8")
     assert main(["lint", str(kb)]) == 1
+
+
+def test_an_index_of_another_kb_version_is_noted(tmp_path, embedder):
+    from assistant.build import build_index
+
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
+    en = kb / "en" / "tron-energy.md"
+    en.write_text(en.read_text("utf-8") + "\nMore text.\n", "utf-8")
+    report = lint_kb(kb, _settings(tmp_path, kb), embedder, index_root=tmp_path / "index")
+    assert len(report.notes) == 1 and "another version" in report.notes[0]
+    assert "Note: the index at" in report.to_markdown()
