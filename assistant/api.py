@@ -34,6 +34,7 @@ from assistant.entities import extract
 from assistant.errors import AssistantError, QueueError, TicketConflict, TicketNotFound
 from assistant.safety import redact
 from assistant.service import Assistant
+from assistant.watch import IndexWatcher
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         a.warm_up()  # refuses to start on a missing index or a model mismatch
         app.state.assistant = a
         hup = _reload_on_sighup(a)
+        watcher = IndexWatcher(a, s.watch_index_seconds).start() \
+            if s.watch_index_seconds > 0 else None
         yield
+        if watcher:
+            watcher.stop()
         if hup:
             hup()
         a.close()

@@ -65,8 +65,11 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
 
 def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
                 progress: Progress | None = None, intent_dense_weight: float = 0.5,
-                intent_c: float = 10.0) -> BuildResult:
+                intent_c: float = 10.0, publish: bool = True) -> BuildResult:
     """Validate `kb_dir` and publish a new index under `out_dir`.
+
+    With `publish=False` the new version is only placed under `out_dir/versions/` (not made
+    current), so it can be checked first; `index.activate(out_dir, result.path)` publishes it.
 
     Raises KBValidationError before touching `out_dir` when the KB has errors; any failure
     after that discards the staging folder, so the previous index keeps serving.
@@ -99,6 +102,11 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
+        if not publish:  # a candidate must never replace a folder that may be serving
+            taken, n = version, 1
+            while (Path(out_dir) / ix.VERSIONS / version).exists():
+                n += 1
+                version = f"{taken}-{n}"
         manifest = ix.Manifest(
             version=version, model=model_name, dimension=int(vectors.shape[1]), kb_hash=kb_hash,
             articles=len(kb.articles), article_ids=len(kb.ids()), vectors=len(entries),
@@ -108,7 +116,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             counts=_counts(kb),
         )
         ix.write_core(stage, manifest, ix.VectorIndex.from_vectors(entry_vecs), entries, kb)
-        final = ix.publish(out_dir, stage, version)
+        final = (ix.publish if publish else ix.place)(out_dir, stage, version)
     except BaseException:
         ix.discard(stage)
         raise

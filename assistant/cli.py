@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from assistant.config import Settings, load_settings
-from assistant.errors import AssistantError, KBValidationError
+from assistant.errors import AssistantError, ConfigError, KBValidationError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(args.func(args) or 0)
-    except KBValidationError as exc:
+    except (KBValidationError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except AssistantError as exc:
@@ -49,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build-index", help="validate the KB and build the index")
     add_build_args(build)
     build.set_defaults(func=build_command)
+
+    lint = sub.add_parser("lint", help="report KB content problems (duplicates, misrouted "
+                          "questions, short questions, placeholders, links)")
+    lint.add_argument("kb", nargs="?", type=Path, help="knowledge base folder (default: kb/)")
+    lint.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    lint.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    lint.add_argument("--index", type=Path,
+                      help="index root built from this KB (default: the configured one if it "
+                           "matches the KB, else a temporary build)")
+    lint.set_defaults(func=_lint)
 
     ev = sub.add_parser("eval", help="measure the assistant on eval sets, write eval/reports/")
     ev.add_argument("sets", nargs="*", default=["dev", "test"],
@@ -88,6 +98,11 @@ def add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-stale", action="store_true",
                    help="only build when the KB or the model changed since the last build")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--check", action="store_true",
+                   help="lint and evaluate the new index against the published one before "
+                        "publishing; refuse (exit 1) when it is worse")
+    p.add_argument("--force", action="store_true",
+                   help="with --check: publish even when the guard refuses")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -170,10 +185,30 @@ def build_command(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
+    if args.check:
+        return _checked_build(settings, embedder, args.force, progress)
     result = build_index(settings.kb_dir, settings.index_dir, embedder,
                          model_name=settings.model, progress=progress,
                          intent_dense_weight=settings.intent_dense_weight,
                     intent_c=settings.intent_c)
+    _print_build(result)
+    print(f"published to {result.path}")
+    return 0
+
+
+def _checked_build(settings: Settings, embedder, force: bool, progress) -> int:
+    """`build-index --check`: 0 published, 1 refused by the guard (2 for KB errors)."""
+    from assistant.guard import PUBLISHED, check_and_publish
+
+    result = check_and_publish(settings, embedder, force=force, progress=progress,
+                               out=lambda line: print(line, flush=True))
+    _print_build(result.build)
+    if result.status == PUBLISHED:
+        print(f"published to {settings.index_dir / 'versions' / result.build.manifest.version}")
+    return result.status
+
+
+def _print_build(result) -> None:
     m = result.manifest
     print(f"built index {m.version} in {m.build_seconds:.1f}s: {m.articles} articles "
           f"({m.article_ids} ids), {m.vectors} vectors, {m.out_of_scope} out-of-scope examples; "
@@ -185,8 +220,21 @@ def build_command(args: argparse.Namespace) -> int:
             print(f"  {label} ({len(items)}): {shown}")
     if not c:
         print("  no article changed since the previous index")
-    print(f"published to {result.path}")
-    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    """Exit 1 when the linter finds errors (or any finding with --strict)."""
+    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.lint import lint_kb
+
+    settings = _settings(args)
+    kb_dir = args.kb or settings.kb_dir
+    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
+                                           threads=settings.torch_threads)
+    report = lint_kb(kb_dir, settings, embedder, index_root=args.index,
+                     progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    print(report.to_json() if args.format == "json" else report.to_markdown(), end="")
+    return 1 if report.failed(args.strict) else 0
 
 
 def _set_path(settings: Settings, name: str) -> tuple[str, Path]:
@@ -300,12 +348,41 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
+    _preflight(settings)
     logging.getLogger("assistant").setLevel(settings.log_level)
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers,
                 log_level=settings.log_level.lower(),
                 access_log=False)  # the app logs each request itself, without query text
     return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """Refuse to start, with one line naming the setting, before any worker is spawned."""
+    import os
+
+    from assistant import index as ix
+    from assistant.errors import IndexLoadError
+
+    try:
+        manifest = ix.read_manifest(settings.index_dir)
+    except IndexLoadError as exc:
+        raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir}: {exc}") from None
+    if manifest is None:
+        raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir} holds no index: build it "
+                          f"with `python scripts/build_index.py --out {settings.index_dir}`")
+    if manifest.model != settings.model:
+        raise ConfigError(f"ASSISTANT_MODEL={settings.model} but the index in "
+                          f"{settings.index_dir} was built with {manifest.model}: rebuild it "
+                          f"(`python scripts/build_index.py`) or set "
+                          f"ASSISTANT_MODEL={manifest.model}")
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"ASSISTANT_DATA_DIR={settings.data_dir} cannot be created "
+                          f"({exc.strerror})") from None
+    if not os.access(settings.data_dir, os.W_OK):
+        raise ConfigError(f"ASSISTANT_DATA_DIR={settings.data_dir} is not writable")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,11 +7,13 @@ Thresholds here are the defaults the service uses; ``assistant tune`` rewrites
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from assistant.errors import ConfigError
 
@@ -178,6 +180,23 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Operations: the editors' guard (`build-index --check`), the linter, index watching
+    check_sets: str = Field(
+        "dev,test", description="Eval sets `build-index --check` runs, comma-separated (names "
+        "in eval_dir or .jsonl paths).")
+    check_max_accuracy_drop: float = Field(
+        0.01, ge=0, le=1, description="`build-index --check` refuses a candidate whose answer "
+        "accuracy (overall or in one language) is lower than the published index's by more.")
+    check_max_wrong_rise: float = Field(
+        0.01, ge=0, le=1, description="`build-index --check` refuses a candidate whose "
+        "wrong-answer rate (overall or in one language) is higher by more than this.")
+    lint_duplicate_similarity: float = Field(
+        0.9, ge=0, le=1, description="`assistant lint` reports questions of two articles at or "
+        "above this similarity (dense or fuzzy) as near-duplicates.")
+    watch_index_seconds: float = Field(
+        0.0, ge=0, le=3600, description="Poll the `current` index link this often and reload "
+        "when it changes; 0 turns watching off.")
+
     @field_validator("model")
     @classmethod
     def _model_not_blank(cls, v: str) -> str:
@@ -214,6 +233,31 @@ class Settings(BaseSettings):
         override = getattr(self, f"{name}_{lang}", None) if lang != "en" else None
         return float(override if override is not None else getattr(self, name))
 
+    @field_validator("official_site")
+    @classmethod
+    def _site_is_https(cls, v: str) -> str:
+        if not re.fullmatch(r"https://[^\s/]+\.[^\s/]+(/\S*)?", v):
+            raise ValueError("must be an https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("support_email")
+    @classmethod
+    def _email_shape(cls, v: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+            raise ValueError("must be an e-mail address")
+        return v
+
+    @field_validator("check_sets")
+    @classmethod
+    def _sets_named(cls, v: str) -> str:
+        if not [n for n in v.split(",") if n.strip()]:
+            raise ValueError("must name at least one eval set, e.g. dev,test")
+        return v
+
+    @property
+    def check_set_names(self) -> list[str]:
+        return [n.strip() for n in self.check_sets.split(",") if n.strip()]
+
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "handoff.sqlite3"
@@ -229,15 +273,55 @@ def load_settings(**overrides: Any) -> Settings:
         base = Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:  # a list setting that is not JSON
+        raise ConfigError(_describe_source_error(exc)) from None
     tuned = _read_thresholds(base.thresholds_file)
     explicit = {k for k in overrides} | _env_names_set()
     tuned = {k: v for k, v in tuned.items() if k not in explicit}
-    if not tuned:
-        return base
-    try:
-        return Settings(**{**base.model_dump(), **tuned, **overrides})
-    except ValidationError as exc:
-        raise ConfigError(f"{base.thresholds_file}: {_describe(exc)}") from None
+    final = base
+    if tuned:
+        try:
+            final = Settings(**{**base.model_dump(), **tuned, **overrides})
+        except ValidationError as exc:
+            raise ConfigError(f"{base.thresholds_file}: {_describe(exc)}") from None
+    problems = consistency_problems(final, tuned_from=base.thresholds_file if tuned else None,
+                                    tuned=set(tuned))
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems))
+    return final
+
+
+def consistency_problems(s: Settings, tuned_from: Path | None = None,
+                         tuned: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """What no single field can check: threshold order, weights, paths of the right kind."""
+    def name(field: str) -> str:
+        where = f" [from {tuned_from}]" if tuned_from and field in tuned else ""
+        return f"{ENV_PREFIX}{field.upper()}{where}"
+
+    problems = []
+    for suffix in ("", "_zh"):
+        clarify, answer = f"clarify_threshold{suffix}", f"answer_threshold{suffix}"
+        c = getattr(s, clarify) if getattr(s, clarify) is not None else s.clarify_threshold
+        a = getattr(s, answer) if getattr(s, answer) is not None else s.answer_threshold
+        if (suffix == "" or getattr(s, clarify) is not None or getattr(s, answer) is not None) \
+                and c > a:
+            c_name = clarify if getattr(s, clarify) is not None else "clarify_threshold"
+            a_name = answer if getattr(s, answer) is not None else "answer_threshold"
+            problems.append(f"{name(c_name)} must not be above {name(a_name)} ({a}; below the "
+                            f"answer threshold the assistant asks the user to choose), got {c}")
+    weights = ("weight_dense", "weight_lexical", "weight_fuzzy", "weight_intent",
+               "weight_article", "weight_body")
+    if not any(getattr(s, w) > 0 for w in weights):
+        problems.append("the evidence weights " + ", ".join(name(w) for w in weights)
+                        + " are all 0; at least one must be positive")
+    for field in ("kb_dir", "index_dir", "data_dir", "eval_dir"):
+        path = getattr(s, field)
+        if path.exists() and not path.is_dir():
+            problems.append(f"{name(field)}={path} is a file; it must be a folder")
+    if s.thresholds_file.is_dir():
+        problems.append(f"{name('thresholds_file')}={s.thresholds_file} is a folder; it must "
+                        "be a JSON file (or not exist)")
+    return problems
 
 
 def _env_names_set() -> set[str]:
@@ -261,8 +345,59 @@ def _read_thresholds(path: Path) -> dict[str, float]:
 
 
 def _describe(exc: ValidationError) -> str:
+    """One line naming each bad variable, what it must be and the value it got."""
     parts = []
     for err in exc.errors():
-        name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
-        parts.append(f"{name}={err.get('input')!r}: {err['msg']}")
+        field = "_".join(str(p) for p in err["loc"])
+        name = ENV_PREFIX + field.upper()
+        parts.append(f"{name} {_requirement(field, err)}, got {_shown(err.get('input'))}")
     return "invalid settings: " + "; ".join(parts)
+
+
+def _requirement(field: str, err: Any) -> str:
+    """What a setting must be, from the pydantic error type and the field's bounds."""
+    kind = err.get("type", "")
+    info = Settings.model_fields.get(field)
+    bounds: dict[str, Any] = {}
+    for meta in (info.metadata if info else []):
+        for key in ("ge", "gt", "le", "lt"):
+            if getattr(meta, key, None) is not None:
+                bounds[key] = getattr(meta, key)
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        low = ("at least", bounds["ge"]) if "ge" in bounds else \
+            ("greater than", bounds["gt"]) if "gt" in bounds else None
+        high = ("at most", bounds["le"]) if "le" in bounds else \
+            ("less than", bounds["lt"]) if "lt" in bounds else None
+        if low and high and low[0] == "at least" and high[0] == "at most":
+            return f"must be between {_num(low[1])} and {_num(high[1])}"
+        return "must be " + " and ".join(f"{w} {_num(v)}" for w, v in (b for b in (low, high)
+                                                                        if b is not None))
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return "must be a whole number"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return "must be a number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false"
+    if kind == "literal_error":
+        return f"must be one of {err.get('ctx', {}).get('expected', '')}"
+    if kind == "value_error":
+        return str(err.get("msg", "")).removeprefix("Value error, ")
+    return f"is invalid ({err.get('msg', '')})"
+
+
+def _shown(v: Any) -> str:
+    """A bad value as typed: bare when it is one word (1.5, lots), quoted otherwise."""
+    if isinstance(v, str) and v and not any(c.isspace() or c in "'\"" for c in v):
+        return v
+    return repr(v)
+
+
+def _num(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _describe_source_error(exc: Exception) -> str:
+    m = re.search(r'field "(\w+)"', str(exc))
+    field = m.group(1) if m else "?"
+    return (f"invalid settings: {ENV_PREFIX}{field.upper()} must be a JSON list, "
+            'e.g. ["https://app.example"]')

@@ -146,21 +146,36 @@ def write_core(stage: Path, manifest: Manifest, vectors: VectorIndex, entries: l
 
 def publish(root: Path, stage: Path, version: str) -> Path:
     """Move the staging folder into place and point `current` at it atomically."""
-    root = Path(root)
-    final = root / VERSIONS / version
+    final = place(root, stage, version)
+    activate(root, final)
+    return final
+
+
+def place(root: Path, stage: Path, version: str) -> Path:
+    """Move the staging folder to `versions/<version>` without touching `current`.
+
+    A candidate placed this way can be loaded and checked before `activate` publishes it.
+    """
+    final = Path(root) / VERSIONS / version
     if final.exists():
         shutil.rmtree(final)
     os.replace(stage, final)
     _fsync_dir(final.parent)
+    return final
+
+
+def activate(root: Path, version_dir: Path) -> None:
+    """Point `current` at a placed version atomically, then prune old versions."""
+    root = Path(root)
+    version_dir = Path(version_dir)
     tmp_link = root / f".{CURRENT}.{os.getpid()}"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
-    os.symlink(Path(VERSIONS) / version, tmp_link)
+    os.symlink(Path(VERSIONS) / version_dir.name, tmp_link)
     os.replace(tmp_link, root / CURRENT)
     _fsync_dir(root)
-    _prune(root, keep=final)
-    log.info("published index version %s", version)
-    return final
+    _prune(root, keep=version_dir)
+    log.info("published index version %s", version_dir.name)
 
 
 def discard(stage: Path) -> None:
@@ -168,6 +183,7 @@ def discard(stage: Path) -> None:
 
 
 def _prune(root: Path, keep: Path) -> None:
+    serving = current_path(root)  # never prune what is published, even if it is old
     versions = sorted(
         (p for p in (root / VERSIONS).iterdir() if p.is_dir()),
         key=lambda p: p.stat().st_mtime, reverse=True,
@@ -175,7 +191,7 @@ def _prune(root: Path, keep: Path) -> None:
     stale_staging = [p for p in versions if p.name.startswith(".staging-")]
     published = [p for p in versions if not p.name.startswith(".")]
     for old in published[KEEP_VERSIONS:]:
-        if old != keep:
+        if old != keep and old.resolve() != serving:
             shutil.rmtree(old, ignore_errors=True)
     for s in stale_staging:  # left by a crashed build
         if s.stat().st_mtime < keep.stat().st_mtime - 3600:

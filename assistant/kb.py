@@ -57,10 +57,28 @@ def content_hash(kb_dir: Path) -> str:
 
 def load_kb(kb_dir: Path, *, strict: bool = True) -> KnowledgeBase:
     """Load and validate `kb_dir`. Raises KBValidationError listing every error when strict."""
+    if not Path(kb_dir).is_dir():
+        raise KBValidationError([KBProblem(str(kb_dir), "-", "folder does not exist")])
+    kb, problems = check_kb(kb_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    for w in kb.warnings[:MAX_LOGGED_WARNINGS]:
+        log.warning("%s", w)
+    if len(kb.warnings) > MAX_LOGGED_WARNINGS:
+        log.warning("... and %d more warnings", len(kb.warnings) - MAX_LOGGED_WARNINGS)
+    if errors and strict:
+        raise KBValidationError(errors + list(kb.warnings))
+    return kb
+
+
+def check_kb(kb_dir: Path) -> tuple[KnowledgeBase, list[KBProblem]]:
+    """Every problem of `kb_dir` (errors and warnings) and the articles that parsed.
+
+    For tools that report rather than stop (the linter); files with errors are left out.
+    """
     kb_dir = Path(kb_dir)
     problems: list[KBProblem] = []
     if not kb_dir.is_dir():
-        raise KBValidationError([KBProblem(str(kb_dir), "-", "folder does not exist")])
+        return KnowledgeBase(()), [KBProblem(str(kb_dir), "-", "folder does not exist")]
     categories, found = load_categories(kb_dir / CATEGORIES_FILE)
     problems.extend(found)
     articles: list[Article] = []
@@ -80,15 +98,8 @@ def load_kb(kb_dir: Path, *, strict: bool = True) -> KnowledgeBase:
     problems.extend(found)
     if not articles and not any(p.severity == "error" for p in problems):
         problems.append(KBProblem(str(kb_dir), "-", "no articles found under en/ or zh/"))
-    errors = [p for p in problems if p.severity == "error"]
     warnings = tuple(p for p in problems if p.severity == "warning")
-    for w in warnings[:MAX_LOGGED_WARNINGS]:
-        log.warning("%s", w)
-    if len(warnings) > MAX_LOGGED_WARNINGS:
-        log.warning("... and %d more warnings", len(warnings) - MAX_LOGGED_WARNINGS)
-    if errors and strict:
-        raise KBValidationError(errors + list(warnings))
-    return KnowledgeBase(tuple(articles), tuple(out_of_scope), warnings, categories)
+    return KnowledgeBase(tuple(articles), tuple(out_of_scope), warnings, categories), problems
 
 
 def parse_article(path: Path, expected_lang: str | None = None,
@@ -200,11 +211,19 @@ def load_categories(path: Path) -> tuple[tuple[str, ...], list[KBProblem]]:
 
 def _check_placeholders(where: str, body: str) -> list[KBProblem]:
     try:
-        names = [f for _, f, _, _ in string.Formatter().parse(body) if f is not None]
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(body)
+                  if f is not None]
     except ValueError as exc:
         return [KBProblem(where, "body", f"broken placeholder braces ({exc}); "
                                          "write '{{' and '}}' for literal braces")]
+    names = [f for f, _, _ in fields]
     problems = []
+    for name, spec, conv in fields:
+        if spec or conv:  # `{amount:d}` fails at answer time, `{chain!r}` shows quotes
+            suffix = (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+            problems.append(KBProblem(
+                where, "body", f"placeholder {{{name}{suffix}}} has a format; write just "
+                f"{{{name}}}"))
     for name in sorted(set(names)):
         if name not in PLACEHOLDERS:
             problems.append(KBProblem(

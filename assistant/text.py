@@ -22,7 +22,7 @@ _WORD_RE = re.compile(r"[A-Za-z]+")
 _CODE_RE = re.compile(r"\b\w*\d\w*\b|[0-9A-Za-z]{16,}", re.ASCII)
 
 #: English function words that carry no topic; they are kept as n-grams but not as words.
-_EN_STOP = frozenset(
+_EN_STOP = EN_STOPWORDS = frozenset(
     "a an the i me my we our you your it its is are was were be been am do does did to of in "
     "on at for from and or but so if can could would should will how what why when where which "
     "who this that these those there here with about into please help hi hello just have has "

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Validate the knowledge base and build the search index (the editors' script).
 
-    python scripts/build_index.py [--kb kb/] [--out index/] [--if-stale]
+    python scripts/build_index.py [--kb kb/] [--out index/] [--if-stale] [--check [--force]]
 
-Exit status 0 when a new index was published (or it was up to date), 2 when the KB has
-errors (each printed with file and field; the previous index keeps serving).
+Exit status 0 when a new index was published (or it was up to date), 1 when `--check` refused
+it (the linter found errors, or it answers the eval sets worse than the published index; the
+table and the changed queries are printed), 2 when the KB has errors (each printed with file
+and field). In both refusals the previous index keeps serving.
 """
 
 import sys

@@ -66,3 +66,25 @@ def test_editor_script_rejects_broken_kb_and_keeps_old_index(tmp_path, embedder)
     assert "field 'questions'" in proc.stderr and "{wallet}" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert read_manifest(tmp_path / "index") == before
+
+
+@pytest.mark.parametrize("variable,value,message", [
+    ("ASSISTANT_ANSWER_THRESHOLD", "1.5",
+     "error: invalid settings: ASSISTANT_ANSWER_THRESHOLD must be between 0 and 1, got 1.5"),
+    ("ASSISTANT_INDEX_DIR", "{tmp}/no-index", "error: ASSISTANT_INDEX_DIR={tmp}/no-index holds "
+                                              "no index"),
+    ("ASSISTANT_MODEL", "other-model", "error: ASSISTANT_MODEL=other-model but the index"),
+])
+def test_serve_with_a_bad_setting_exits_2_with_one_line(tiny_settings, tmp_path, variable, value,
+                                                        message):
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+           "ASSISTANT_INDEX_DIR": str(tiny_settings.index_dir),
+           "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+           "ASSISTANT_THRESHOLDS_FILE": str(tmp_path / "none.json"),
+           variable: value.format(tmp=tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--port", "0"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message.format(tmp=tmp_path)), proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""

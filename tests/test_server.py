@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -101,3 +102,109 @@ def test_an_acknowledged_ticket_survives_kill_9(tmp_path, tiny_index, queue_dsn)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class _Stream:
+    """Client threads sending /answer back to back; every response is recorded."""
+
+    def __init__(self, base: str, threads: int = 4) -> None:
+        self.base, self.stop = base, threading.Event()
+        self.records: list[tuple[float, float, int, str]] = []  # start, end, status, answer
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def __enter__(self) -> "_Stream":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self._threads:
+            t.join(timeout=60)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                try:
+                    resp = client.post(self.base + "/answer", json={"query": QUERY})
+                    answer = resp.json().get("answer", "") if resp.status_code == 200 else ""
+                    record = (started, time.monotonic(), resp.status_code, answer)
+                except httpx.HTTPError as exc:
+                    with self._lock:
+                        self.errors.append(repr(exc))
+                    continue
+                with self._lock:
+                    self.records.append(record)
+
+    def wait_for(self, text: str, since: float, timeout: float) -> float:
+        """End time of the first response holding `text` among requests started after `since`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                ends = [end for start, end, _, answer in self.records
+                        if start >= since and text in answer]
+            if ends:
+                return min(ends)
+            time.sleep(0.02)
+        raise AssertionError(f"no answer with {text!r} within {timeout} s")
+
+    def started_after(self, t: float) -> list[str]:
+        with self._lock:
+            return [answer for start, _, _, answer in self.records if start > t]
+
+
+QUERY = "my transaction failed"
+#: The brief's bound for a switch; a reload of the tiny index takes a fraction of it.
+SWITCH_SECONDS = 1.0
+#: A signal is handled asynchronously; on a loaded shared machine allow more before failing.
+SIGNAL_SECONDS = 10.0
+
+
+def test_requests_keep_succeeding_through_reloads(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    index = tmp_path / "index"
+    build_index(kb, index, embedder, model_name="all-MiniLM-L6-v2")
+    port = _free_port()
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index),
+           "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+           "ASSISTANT_THRESHOLDS_FILE": str(tmp_path / "none.json"),
+           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0", "ASSISTANT_ADMIN_TOKEN": "t"}
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+                            env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    path = kb / "en" / "tx-failed.md"
+    try:
+        _wait(base + "/readyz")
+        with _Stream(base) as stream:
+            time.sleep(1)
+            path.write_text(path.read_text("utf-8") + "Version two.\n", "utf-8")
+            build_index(kb, index, embedder, model_name="all-MiniLM-L6-v2")
+            resp = httpx.post(base + "/admin/reload", headers={"Authorization": "Bearer t"},
+                              timeout=60)
+            reloaded = time.monotonic()
+            assert resp.status_code == 200 and resp.json()["reloaded"] is True
+            first_v2 = stream.wait_for("Version two.", reloaded, SWITCH_SECONDS)
+            assert first_v2 - reloaded <= SWITCH_SECONDS
+
+            path.write_text(path.read_text("utf-8") + "Version three.\n", "utf-8")
+            build_index(kb, index, embedder, model_name="all-MiniLM-L6-v2")
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGHUP)
+            first_v3 = stream.wait_for("Version three.", signalled, SIGNAL_SECONDS)
+            time.sleep(1)
+        after_admin = stream.started_after(reloaded)
+        after_signal = stream.started_after(first_v3)
+        statuses = {status for _, _, status, _ in stream.records}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    assert stream.errors == [] and statuses == {200}
+    assert len(stream.records) > 50
+    # the swap is atomic: nothing started after it is answered from the old index
+    assert after_admin and all("Version two." in a for a in after_admin)
+    assert after_signal and all("Version three." in a for a in after_signal)
