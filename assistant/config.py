@@ -204,6 +204,14 @@ class Settings(BaseSettings):
             raise ValueError("must name a sentence-transformers model or a local path")
         return v.strip()
 
+    @field_validator("queue_dsn")
+    @classmethod
+    def _known_queue(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must be sqlite:///path/to/file.sqlite3 or "
+                             "postgresql://user@host:5432/db")
+        return v or None
+
     @field_validator("handoff_details")
     @classmethod
     def _known_detail_fields(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -344,13 +352,18 @@ def _read_thresholds(path: Path) -> dict[str, float]:
     return {k: v for k, v in values.items() if k in TUNABLE}
 
 
+#: Settings whose values are never printed, even when wrong.
+SECRET_SETTINGS = ("admin_token", "agent_tokens", "queue_dsn")
+
+
 def _describe(exc: ValidationError) -> str:
     """One line naming each bad variable, what it must be and the value it got."""
     parts = []
     for err in exc.errors():
         field = "_".join(str(p) for p in err["loc"])
         name = ENV_PREFIX + field.upper()
-        parts.append(f"{name} {_requirement(field, err)}, got {_shown(err.get('input'))}")
+        shown = "(hidden)" if field in SECRET_SETTINGS else _shown(err.get("input"))
+        parts.append(f"{name} {_requirement(field, err)}, got {shown}")
     return "invalid settings: " + "; ".join(parts)
 
 

@@ -102,3 +102,18 @@ def test_broken_thresholds_file_is_a_clear_error(tmp_path):
     path.write_text("{nope")
     with pytest.raises(ConfigError, match="t.json"):
         load_settings(thresholds_file=path)
+
+
+def test_bad_secret_settings_are_named_but_never_printed(monkeypatch):
+    from assistant.config import load_settings
+    from assistant.errors import ConfigError
+
+    monkeypatch.setenv("ASSISTANT_AGENT_TOKENS", '{"alice": "short-secret"}')
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "ASSISTANT_AGENT_TOKENS" in str(err.value) and "short-secret" not in str(err.value)
+    monkeypatch.delenv("ASSISTANT_AGENT_TOKENS")
+    monkeypatch.setenv("ASSISTANT_QUEUE_DSN", "mysql://user:pw@host/db")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "ASSISTANT_QUEUE_DSN" in str(err.value) and "pw" not in str(err.value)
