@@ -16,12 +16,14 @@ import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest)
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -32,8 +34,24 @@ from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError
 from assistant.safety import redact
 from assistant.service import Assistant
+from assistant.text import detect_lang
 
 log = logging.getLogger(__name__)
+
+#: The help-centre pages, their script and the embeddable search box (package data).
+STATIC_DIR = FilePath(__file__).resolve().parent / "static"
+STATIC_PREFIX = "/static/"
+#: Pages run only their own files: no inline script, no other origin, no framing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+DisplayLang = Annotated[Literal["en", "zh"], Query(description="Display language.")]
 
 
 class AnswerRequest(BaseModel):
@@ -75,6 +93,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.settings = s
     _install_error_handlers(app)
     _install_middleware(app, s)
+    _install_help_centre(app)
 
     def get(request: Request) -> tuple[Settings, Assistant]:
         return request.app.state.settings, request.app.state.assistant
@@ -95,15 +114,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def search(request: Request,
                q: Annotated[str, Query(description="What the user typed so far.")],
                k: Annotated[int, Query(ge=1, le=100)] = 5,
-               lang: Annotated[Literal["en", "zh"] | None, Query()] = None) -> dict:
-        """Articles for the in-app help search box."""
+               lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+               category: Annotated[str | None, Query(max_length=80)] = None) -> dict:
+        """Articles for the in-app help search box (prefixes, typos, Chinese fragments)."""
         s, a = get(request)
         query = _check_query(q, s.max_query_chars, "q")
         if k > s.search_max_k:
             raise ApiError(422, "invalid_request", f"k must be at most {s.search_max_k}",
                            [{"field": "k", "message": f"at most {s.search_max_k}"}])
-        results = a.search(query, k=k, lang=lang)
-        return {"query": redact(q).text, "results": [r.to_dict() for r in results]}
+        if category is not None and category not in a.state.index.kb.categories:
+            known = ", ".join(a.state.index.kb.categories)
+            raise ApiError(422, "invalid_request", f"unknown category {category!r}; one of {known}",
+                           [{"field": "category", "message": f"one of {known}"}])
+        results = a.search(query, k=k, lang=lang, category=category)
+        shown = lang or (results[0].lang if results and not results[0].fallback else None)
+        return {"query": redact(q).text, "lang": shown or detect_lang(redact(q).text),
+                "results": [r.to_dict() for r in results]}
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict:
@@ -267,7 +293,8 @@ def _reject(request: Request, s: Settings, buckets: _TokenBuckets | None) -> JSO
             "chunked" in request.headers.get("transfer-encoding", ""):
         return JSONResponse(error_body(411, "length_required",
                                        "send a Content-Length header"), status_code=411)
-    if buckets is not None and request.url.path != "/healthz":
+    if buckets is not None and request.url.path != "/healthz" \
+            and not request.url.path.startswith(STATIC_PREFIX):
         client = request.client.host if request.client else "unknown"
         wait = buckets.take(client)
         if wait > 0:
@@ -330,3 +357,37 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(500, "internal_error",
                                        f"internal error; request id {request_id}"),
                             status_code=500)
+
+
+def _install_help_centre(app: FastAPI) -> None:
+    """The help-centre and chat pages, their static files, articles and categories."""
+
+    @app.get("/", include_in_schema=False)
+    def help_centre_page() -> FileResponse:
+        """The help centre: search box, categories, article view, language switch."""
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    @app.get("/chat", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        """The chat window over POST /answer."""
+        return FileResponse(STATIC_DIR / "chat.html", headers=PAGE_HEADERS)
+
+    @app.get("/articles/{article_id}")
+    def article(request: Request,
+                article_id: Annotated[str, Path(max_length=80)],
+                lang: DisplayLang = "en") -> dict:
+        """One article rendered for display: Markdown to sanitised HTML."""
+        a: Assistant = request.app.state.assistant
+        view = a.article(article_id, lang)
+        if view is None:
+            raise ApiError(404, "not_found", f"no article with id {article_id!r}; "
+                                             "GET /categories lists them")
+        return view.to_dict()
+
+    @app.get("/categories")
+    def categories(request: Request, lang: DisplayLang = "en") -> dict:
+        """The KB's categories with their articles' titles, for browsing."""
+        a: Assistant = request.app.state.assistant
+        return {"lang": lang, "categories": a.categories(lang)}
+
+    app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC_DIR), name="static")
