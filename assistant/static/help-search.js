@@ -10,7 +10,7 @@
 // opens; {id} and {lang} are filled in), debounce (ms, default 150), label (visible label).
 // Event: "help-search-select" {detail: {id, lang, title}}, cancelable: call preventDefault()
 // to show the article yourself instead of following href.
-// No innerHTML: titles and snippets are built as text nodes, matches wrapped in <mark>.
+// Titles and snippets are built as text nodes (never innerHTML), matches wrapped in <mark>.
 
 const STRINGS = {
   en: {
