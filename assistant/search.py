@@ -51,6 +51,7 @@ _TOKENS = re.compile(f"[{HAN_CHARS}]+|[a-z0-9]+")
 _HAN_RUN = re.compile(f"[{HAN_CHARS}]+")
 _LATIN_WORDS = re.compile(r"[a-z0-9]+")
 _MARKDOWN = re.compile(r"\*\*|__|[#`>]|!?\[([^\]]*)\]\([^)]*\)")
+_TRAILING_WORD = re.compile(r"[A-Za-z0-9]+$")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[-*+]|\d+\.)\s+")
 
 
@@ -136,6 +137,24 @@ class SearchIndex:
             else:
                 matches.append(self._expand_latin(token))
         return QueryTerms(tuple(matches))
+
+    def settled(self, query: str) -> str:
+        """The input without a word still being typed: what is worth embedding.
+
+        A box sends "withdrawal not arr" while the user types; the model reads "arr" as noise,
+        and "withdrawal not" was embedded (and cached) a few keystrokes ago. The last Latin
+        word counts as typed when a space or punctuation follows it or the KB knows the word.
+        """
+        text = query.rstrip()
+        if len(text) < len(query) or not text:
+            return text
+        match = _TRAILING_WORD.search(text)
+        if match is None:
+            return text
+        word = normalize(match.group())
+        if word in self._words or word in EN_STOPWORDS and match.start() > 0:
+            return text
+        return text[:match.start()].rstrip()
 
     def score(self, terms: QueryTerms) -> dict[str, float]:
         """Each matching article's term score in [0, 1]: the mean over tokens of its best match."""

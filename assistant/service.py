@@ -11,6 +11,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant import entities as ent
 from assistant import templates
 from assistant.articles import category_label, to_html
@@ -211,14 +213,24 @@ class Assistant:
     # ------------------------------------------------------------ queries
 
     def understand(self, text: str, st: "_State | None" = None, *, k: int | None = None,
-                   include: tuple[str, ...] = ()) -> tuple[QueryFeatures, list[Hit]]:
+                   include: tuple[str, ...] = (), dense_text: str | None = None
+                   ) -> tuple[QueryFeatures, list[Hit]]:
         """Intent and scored articles for an already redacted text (no thresholds).
 
-        `k` and `include` go to the retriever (the search box asks for more candidates).
+        `k` and `include` go to the retriever (the search box asks for more candidates);
+        `dense_text`, when given, is the part of `text` the model embeds (the search box
+        leaves out a word still being typed); its weight shrinks with its share of `text`.
         """
         st = st or self.state
-        vector = self.embedder.encode_query(normalize(text))
-        ratio = self._known_ratio(text)
+        if dense_text is None:
+            vector = self.embedder.encode_query(normalize(text))
+            ratio = self._known_ratio(text)
+        elif dense_text.strip():
+            vector = self.embedder.encode_query(normalize(dense_text))
+            ratio = self._known_ratio(dense_text) * min(1.0, len(dense_text) / len(text))
+        else:  # nothing settled yet: lexical evidence only
+            vector = np.zeros(st.index.vectors.dimension, dtype=np.float32)
+            ratio = 0.0
         tokens = analyze(text)
         intent = st.classifier.predict(text, vector, ratio, tokens)
         article_probs = (st.article_classifier.predict(text, vector, ratio, tokens).probabilities
@@ -280,7 +292,8 @@ class Assistant:
         pool = max(k, self.settings.candidates) * (3 if category else 1)
         best_terms = sorted(term_scores, key=term_scores.__getitem__, reverse=True)
         include = tuple(a for a in best_terms[:SEARCH_INCLUDE] if term_scores[a] >= 0.5)
-        _, hits = self.understand(text, st, k=pool, include=include)
+        _, hits = self.understand(text, st, k=pool, include=include,
+                                  dense_text=st.search_index.settled(text))
         w = self.settings.search_weight_terms
         scored = sorted(((h, (1 - w) * h.score + w * term_scores.get(h.id, 0.0)) for h in hits),
                         key=lambda pair: pair[1], reverse=True)

@@ -114,6 +114,15 @@ def test_stop_words_are_ignored_next_to_content_words(index):
     assert padded == alone
 
 
+@pytest.mark.parametrize("typed,settled", [
+    ("withdr", ""), ("withdrawal", "withdrawal"), ("withdrawal not arr", "withdrawal not"),
+    ("withdrawal ", "withdrawal"), ("forgot my pass", "forgot my"), ("password?", "password?"),
+    ("提币没到", "提币没到"), ("usdt 提币 tx", "usdt 提币"),
+])
+def test_settled_part_leaves_out_the_word_being_typed(index, typed, settled):
+    assert index.settled(typed) == settled
+
+
 def test_unmatched_input_scores_nothing(index):
     assert index.score(index.expand("xyzzy qwv")) == {}
     assert index.score(index.expand("   ")) == {}
