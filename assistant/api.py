@@ -127,8 +127,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             raise ApiError(422, "invalid_request", f"unknown category {category!r}; one of {known}",
                            [{"field": "category", "message": f"one of {known}"}])
         results = a.search(query, k=k, lang=lang, category=category)
-        shown = lang or (results[0].lang if results and not results[0].fallback else None)
-        return {"query": redact(q).text, "lang": shown or detect_lang(redact(q).text),
+        shown = redact(q).text
+        return {"query": shown, "lang": lang or detect_lang(shown),
                 "results": [r.to_dict() for r in results]}
 
     @app.get("/healthz")

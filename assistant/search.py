@@ -49,6 +49,7 @@ MAX_EXPANSIONS = 200
 
 _TOKENS = re.compile(f"[{HAN_CHARS}]+|[a-z0-9]+")
 _HAN_RUN = re.compile(f"[{HAN_CHARS}]+")
+_HAN_CHAR = re.compile(f"[{HAN_CHARS}]")
 _LATIN_WORDS = re.compile(r"[a-z0-9]+")
 _MARKDOWN = re.compile(r"\*\*|__|[#`>]|!?\[([^\]]*)\]\([^)]*\)")
 _TRAILING_WORD = re.compile(r"[A-Za-z0-9]+$")
@@ -172,8 +173,13 @@ class SearchIndex:
         return Marked(text, tuple(_merge(self._spans(text, terms))))
 
     def snippet(self, body: str, terms: QueryTerms, limit: int) -> Marked:
-        """About `limit` characters of plain text, around the first match when there is one."""
+        """About `limit` characters of plain text, around the first match when there is one.
+
+        Chinese gets half as many characters: each is about two Latin letters wide.
+        """
         plain = plain_text(body)
+        if len(_HAN_CHAR.findall(plain[:limit])) > limit // 4:
+            limit = max(20, limit // 2)
         spans = _merge(self._spans(plain, terms))
         start = _window_start(plain, spans[0][0], limit) if spans else 0
         end = _window_end(plain, start, limit)

@@ -57,7 +57,7 @@ def _send(page, text: str, label: str) -> None:
 
 def shoot_chat(browser, url: str, out: Path) -> list[Path]:
     written = []
-    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": 1100}, locale="en-US")
+    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": 1500}, locale="en-US")
     page.goto(url + "/chat?lang=en")
     _send(page, "money missing", "Your message")
     expect(page.get_by_role("group", name="Choose one:")).to_be_visible()

@@ -152,6 +152,13 @@ def test_snippet_is_cut_around_the_first_match(index):
     assert [snippet.text[s:e] for s, e in snippet.spans] == ["password"]
 
 
+def test_chinese_snippets_are_half_as_long(index):
+    body = "提币在上链之前由交易所负责处理。" * 20
+    snippet = index.snippet(body, index.expand("提币"), 80)
+    assert 35 <= len(snippet.text) <= 41 and snippet.text.startswith("提币")
+    assert snippet.spans[0] == (0, 2)
+
+
 def test_snippet_without_a_match_is_the_start_of_the_body(index):
     snippet = index.snippet("**First** line. Second [link](https://x.y) line.", index.expand("zzz"),
                             160)

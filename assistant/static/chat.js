@@ -134,8 +134,13 @@ function bubble(role, ...content) {
     el("p", { class: "who", "data-i18n": who, text: t(state.lang, who) }),
     el("div", { class: "text" }, ...content));
   log.append(node);
-  node.scrollIntoView({ block: "end", behavior: "smooth" });
+  reveal(node);
   return node;
+}
+
+/** Scroll the conversation so that `node` (a message, or a part added to one) is in view. */
+function reveal(node) {
+  node.scrollIntoView({ block: "end" });
 }
 
 function thinking() {
@@ -185,6 +190,7 @@ function showReply(reply, query) {
     }
     if (reply.ticket) startTicket(reply.ticket, body);
   }
+  reveal(node);
 }
 
 function choices(candidates, query, lang) {
@@ -220,6 +226,7 @@ async function showArticle(candidate, query, lang) {
   const node = bubble("bot", el("p", {}, el("strong", { text: r.data.title })), html,
     articleLink(r.data, lang), feedback(query, r.data.id));
   node.lang = r.data.lang === "zh" ? "zh-CN" : "en";
+  reveal(node);
 }
 
 function feedback(query, articleId) {
@@ -233,13 +240,15 @@ function feedback(query, articleId) {
     status.textContent = t(state.lang, "chat.thanks");
     const offer = !helpful && !(r.ok && r.data && r.data.offer_handoff === false);
     if (offer) {
-      group.append(el("button", {
+      const human = el("button", {
         type: "button", class: "human", text: t(state.lang, "chat.human"),
         onclick: (e) => {
           e.currentTarget.disabled = true;
           send(t(state.lang, "chat.humanText"));
         },
-      }));
+      });
+      group.append(human);
+      reveal(human);
     }
   };
   const yes = el("button", { type: "button", class: "vote", "aria-pressed": "false", text: t(state.lang, "chat.yes"), onclick: (e) => vote(true, e.currentTarget) });
