@@ -225,12 +225,13 @@ class Assistant:
         if dense_text is None:
             vector = self.embedder.encode_query(normalize(text))
             ratio = self._known_ratio(text)
-        elif dense_text.strip():
-            vector = self.embedder.encode_query(normalize(dense_text))
-            ratio = self._known_ratio(dense_text) * min(1.0, len(dense_text) / len(text))
-        else:  # nothing settled yet: lexical evidence only
-            vector = np.zeros(st.index.vectors.dimension, dtype=np.float32)
-            ratio = 0.0
+        else:
+            # Nothing settled yet, or nothing the model can read (Chinese under the default
+            # model): the dense weight would be 0, so the vector is not computed at all.
+            ratio = (self._known_ratio(dense_text) * min(1.0, len(dense_text) / len(text))
+                     if dense_text.strip() else 0.0)
+            vector = (self.embedder.encode_query(normalize(dense_text)) if ratio > 0 else
+                      np.zeros(st.index.vectors.dimension, dtype=np.float32))
         tokens = analyze(text)
         intent = st.classifier.predict(text, vector, ratio, tokens)
         article_probs = (st.article_classifier.predict(text, vector, ratio, tokens).probabilities

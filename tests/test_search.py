@@ -342,6 +342,17 @@ def test_pages_and_static_files_are_served_with_a_content_security_policy(client
     assert client.get("/static/nope.js").status_code == 404
 
 
+@pytest.mark.slow
+def test_static_files_do_not_use_up_the_rate_limit(search_settings, embedder):
+    limited = search_settings.model_copy(update={"rate_limit_per_minute": 60,
+                                                 "rate_limit_burst": 2})
+    app = create_app(limited, Assistant(limited, embedder=embedder))
+    with TestClient(app) as c:
+        assert [c.get("/static/help.css").status_code for _ in range(5)] == [200] * 5
+        codes = [c.get("/search", params={"q": "gas"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
 # ---------------------------------------------------------------- the starter KB
 
 @pytest.fixture(scope="module")
