@@ -57,12 +57,12 @@ def _send(page, text: str, label: str) -> None:
 
 def shoot_chat(browser, url: str, out: Path) -> list[Path]:
     written = []
-    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": 1500}, locale="en-US")
+    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": 1400}, locale="en-US")
     page.goto(url + "/chat?lang=en")
+    _send(page, "I forgot my wallet password", "Your message")
+    expect(page.locator(".msg.bot").nth(1).get_by_role("button", name="Yes")).to_be_visible()
     _send(page, "money missing", "Your message")
     expect(page.get_by_role("group", name="Choose one:")).to_be_visible()
-    page.get_by_role("group", name="Choose one:").get_by_role("button").first.click()
-    expect(page.locator(".msg.bot .article-body").last).to_be_visible()
     _send(page, "I want to talk to a human", "Your message")
     expect(page.locator(".ticket-id").last).to_be_visible()
     page.wait_for_timeout(600)
