@@ -37,7 +37,7 @@ def test_typing_a_misspelt_word_finds_and_opens_the_article(page, live_server):
     box.press_sequentially("pasword", delay=40)
     first = page.get_by_role("option").first
     expect(first).to_contain_text("I forgot my wallet password")
-    expect(first.locator("mark").first).to_have_text(re.compile("password", re.I))
+    expect(first.locator("mark").first).to_have_text(re.compile("password", re.IGNORECASE))
     expect(page.locator("help-search").get_by_role("status")).to_contain_text("articles found")
     expect(box).to_have_attribute("aria-expanded", "true")
 
