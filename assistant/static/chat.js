@@ -3,7 +3,7 @@
 // Every text from the server is put in the page as text nodes; only article HTML from
 // GET /articles (sanitised on the server) is inserted as HTML. Endpoints a server does not
 // have (404) are skipped quietly: the chat keeps working over /answer alone.
-import { applyLang, bindLangSwitch, initialLang, t } from "./i18n.js";
+import { applyLang, bindLangSwitch, initialLang, stored, t } from "./i18n.js";
 
 const log = document.getElementById("log");
 const form = document.getElementById("composer");
@@ -24,12 +24,12 @@ const state = {
 };
 
 function sessionId() {
-  let id = window.sessionStorage.getItem("help.session");
+  let id = stored("sessionStorage", "help.session");
   if (!id) {
     const bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
     id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    window.sessionStorage.setItem("help.session", id);
+    stored("sessionStorage", "help.session", id);
   }
   return id;
 }
@@ -294,7 +294,7 @@ function startTicket(ticket, container) {
   stopPolling();
   state.ticket = { status: "open", ...ticket };
   state.seen = 0;
-  window.sessionStorage.setItem("help.ticket", JSON.stringify(state.ticket));
+  stored("sessionStorage", "help.ticket", JSON.stringify(state.ticket));
   state.card = el("dl", { class: "ticket card", "aria-label": t(state.lang, "chat.ticket") });
   container.append(state.card);
   renderTicket();
@@ -331,7 +331,7 @@ async function poll() {
     position: r.data.position ?? tk.position,
     eta_minutes: r.data.eta_minutes ?? tk.eta_minutes,
   });
-  window.sessionStorage.setItem("help.ticket", JSON.stringify(tk));
+  stored("sessionStorage", "help.ticket", JSON.stringify(tk));
   renderTicket();
   const messages = Array.isArray(r.data.messages) ? r.data.messages : [];
   for (const m of messages.slice(state.seen)) {
@@ -375,7 +375,7 @@ function ratingForm(ticketId) {
     status.textContent = t(state.lang, r.ok ? "chat.rated" : "chat.error");
     if (r.ok) {
       disable(form);
-      window.sessionStorage.removeItem("help.ticket");
+      stored("sessionStorage", "help.ticket", null);
     }
   });
   return form;
@@ -405,13 +405,13 @@ bindLangSwitch((lang) => {
 applyLang(state.lang);
 document.title = t(state.lang, "chat.title");
 bubble("bot", el("p", { "data-i18n": "chat.hello", text: t(state.lang, "chat.hello") }));
-const saved = window.sessionStorage.getItem("help.ticket");
+const saved = stored("sessionStorage", "help.ticket");
 if (saved) {
   try {
     const ticket = JSON.parse(saved);
     if (ticket && ticket.id && OPEN.has(ticket.status)) startTicket(ticket, bubble("bot").querySelector(".text"));
   } catch {
-    window.sessionStorage.removeItem("help.ticket");
+    stored("sessionStorage", "help.ticket", null);
   }
 }
 input.focus();

@@ -108,11 +108,24 @@ export const STRINGS = {
 
 const KEY = "help.lang";
 
+/** Web storage that may be switched off (some in-app browsers): then nothing is kept. */
+export function stored(area, key, value) {
+  try {
+    const storage = window[area];
+    if (value === undefined) return storage.getItem(key);
+    if (value === null) storage.removeItem(key);
+    else storage.setItem(key, value);
+  } catch {
+    // storage unavailable: the page works, it only forgets
+  }
+  return null;
+}
+
 /** The language: ?lang= in the address, else the last choice, else the browser's. */
 export function initialLang() {
   const fromUrl = new URLSearchParams(window.location.search).get("lang");
   if (fromUrl === "en" || fromUrl === "zh") return fromUrl;
-  const saved = window.localStorage.getItem(KEY);
+  const saved = stored("localStorage", KEY);
   if (saved === "en" || saved === "zh") return saved;
   return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
@@ -124,7 +137,7 @@ export function t(lang, key, ...args) {
 
 /** Put the language's strings into the page and mark the chosen switch button. */
 export function applyLang(lang) {
-  window.localStorage.setItem(KEY, lang);
+  stored("localStorage", KEY, lang);
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   for (const el of document.querySelectorAll("[data-i18n]")) {
     el.textContent = t(lang, el.dataset.i18n);
