@@ -113,6 +113,17 @@ def test_browse_a_topic_open_an_article_and_go_back(page, live_server):
     expect(heading).to_be_hidden()
 
 
+def test_the_embeddable_box_opens_the_chosen_article_in_the_help_centre(page, live_server):
+    page.goto(live_server.url + "/static/embed-example.html")
+    box = search_box(page, "Need help?")
+    box.press_sequentially("withdr", delay=40)
+    expect(page.get_by_role("option")).to_have_count(4)
+    box.press("Enter")  # no option chosen with the arrows: the first one opens
+    page.wait_for_url(re.compile(r"/\?article=exchange-withdrawal-not-arrived&lang=en$"))
+    expect(page.get_by_role("heading", level=2, name=re.compile("My withdrawal from an exchange"))
+           ).to_be_visible()
+
+
 def test_an_unknown_article_address_says_so(page, live_server):
     page.goto(live_server.url + "/?article=no-such-article&lang=en")
     expect(page.get_by_role("heading", level=2)).to_have_text("This article could not be found.")
