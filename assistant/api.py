@@ -16,13 +16,14 @@ import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest)
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -35,17 +36,24 @@ from assistant.errors import AssistantError, QueueError, TicketConflict, TicketN
 from assistant.safety import redact
 from assistant.service import Assistant
 from assistant.watch import IndexWatcher
+from assistant.text import detect_lang
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-#: Pages load only their own scripts and styles and call only this origin.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+#: The help-centre pages, their script and the embeddable search box (package data).
+STATIC_DIR = FilePath(__file__).resolve().parent / "static"
+STATIC_PREFIX = "/static/"
+#: Pages run only their own files: no inline script, no other origin, no framing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
 }
+DisplayLang = Annotated[Literal["en", "zh"], Query(description="Display language.")]
 
 
 class AnswerRequest(BaseModel):
@@ -133,6 +141,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.settings = s
     _install_error_handlers(app)
     _install_middleware(app, s)
+    _install_help_centre(app)
 
     def get(request: Request) -> tuple[Settings, Assistant]:
         return request.app.state.settings, request.app.state.assistant
@@ -158,15 +167,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def search(request: Request,
                q: Annotated[str, Query(description="What the user typed so far.")],
                k: Annotated[int, Query(ge=1, le=100)] = 5,
-               lang: Annotated[Literal["en", "zh"] | None, Query()] = None) -> dict:
-        """Articles for the in-app help search box."""
+               lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+               category: Annotated[str | None, Query(max_length=80)] = None) -> dict:
+        """Articles for the in-app help search box (prefixes, typos, Chinese fragments)."""
         s, a = get(request)
         query = _check_query(q, s.max_query_chars, "q")
         if k > s.search_max_k:
             raise ApiError(422, "invalid_request", f"k must be at most {s.search_max_k}",
                            [{"field": "k", "message": f"at most {s.search_max_k}"}])
-        results = a.search(query, k=k, lang=lang)
-        return {"query": redact(q).text, "results": [r.to_dict() for r in results]}
+        if category is not None and category not in a.state.index.kb.categories:
+            known = ", ".join(a.state.index.kb.categories)
+            raise ApiError(422, "invalid_request", f"unknown category {category!r}; one of {known}",
+                           [{"field": "category", "message": f"one of {known}"}])
+        results = a.search(query, k=k, lang=lang, category=category)
+        shown = redact(q).text
+        return {"query": shown, "lang": lang or detect_lang(shown),
+                "results": [r.to_dict() for r in results]}
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict:
@@ -357,12 +373,8 @@ def _install_agent_routes(app: FastAPI, get) -> None:
     def agent_console() -> FileResponse:
         """The agent console page (it asks for the agent token)."""
         return FileResponse(STATIC_DIR / "agent.html", media_type="text/html",
-                            headers=_PAGE_HEADERS)
+                            headers=PAGE_HEADERS)
 
-    @app.get("/static/agent/{name}", include_in_schema=False)
-    def agent_console_asset(name: Literal["agent.js", "agent.css"]) -> FileResponse:
-        kind = "text/javascript" if name.endswith(".js") else "text/css"
-        return FileResponse(STATIC_DIR / name, media_type=kind)
 
 
 def _require_agent(request: Request, s: Settings) -> str:
@@ -503,7 +515,8 @@ def _reject(request: Request, s: Settings, buckets: _TokenBuckets | None) -> JSO
             "chunked" in request.headers.get("transfer-encoding", ""):
         return JSONResponse(error_body(411, "length_required",
                                        "send a Content-Length header"), status_code=411)
-    if buckets is not None and request.url.path != "/healthz":
+    if buckets is not None and request.url.path != "/healthz" \
+            and not request.url.path.startswith(STATIC_PREFIX):
         client = request.client.host if request.client else "unknown"
         wait = buckets.take(client)
         if wait > 0:
@@ -566,3 +579,37 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(500, "internal_error",
                                        f"internal error; request id {request_id}"),
                             status_code=500)
+
+
+def _install_help_centre(app: FastAPI) -> None:
+    """The help-centre and chat pages, their static files, articles and categories."""
+
+    @app.get("/", include_in_schema=False)
+    def help_centre_page() -> FileResponse:
+        """The help centre: search box, categories, article view, language switch."""
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    @app.get("/chat", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        """The chat window over POST /answer."""
+        return FileResponse(STATIC_DIR / "chat.html", headers=PAGE_HEADERS)
+
+    @app.get("/articles/{article_id}")
+    def article(request: Request,
+                article_id: Annotated[str, Path(max_length=80)],
+                lang: DisplayLang = "en") -> dict:
+        """One article rendered for display: Markdown to sanitised HTML."""
+        a: Assistant = request.app.state.assistant
+        view = a.article(article_id, lang)
+        if view is None:
+            raise ApiError(404, "not_found", f"no article with id {article_id!r}; "
+                                             "GET /categories lists them")
+        return view.to_dict()
+
+    @app.get("/categories")
+    def categories(request: Request, lang: DisplayLang = "en") -> dict:
+        """The KB's categories with their articles' titles, for browsing."""
+        a: Assistant = request.app.state.assistant
+        return {"lang": lang, "categories": a.categories(lang)}
+
+    app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC_DIR), name="static")

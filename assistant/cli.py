@@ -10,6 +10,7 @@ from pathlib import Path
 
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, ConfigError, KBValidationError
+from assistant.text import detect_lang
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)
     search.add_argument("--lang", choices=["en", "zh"])
+    search.add_argument("--category", help="only articles of this category")
     search.set_defaults(func=_search)
 
     build = sub.add_parser("build-index", help="validate the KB and build the index")
@@ -131,8 +133,14 @@ def _search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     assistant = _assistant(settings)
     k = max(1, min(args.k, settings.search_max_k))
-    results = assistant.search(args.query, k=k, lang=args.lang)
-    print(json.dumps({"query": args.query, "results": [r.to_dict() for r in results]},
+    known = assistant.state.index.kb.categories
+    if args.category is not None and args.category not in known:
+        print(f"error: --category {args.category!r} is not one of {', '.join(known)}",
+              file=sys.stderr)
+        return 2
+    results = assistant.search(args.query, k=k, lang=args.lang, category=args.category)
+    lang = args.lang or detect_lang(args.query)
+    print(json.dumps({"query": args.query, "lang": lang, "results": [r.to_dict() for r in results]},
                      ensure_ascii=False, indent=2))
     return 0
 

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     search_max_k: int = Field(20, ge=1, le=100)
     search_min_score: float = Field(0.15, ge=0, le=1, description="Hide weaker search results.")
     snippet_chars: int = Field(160, ge=20, le=2000)
+    search_weight_terms: float = Field(
+        0.3, ge=0, le=1, description="Share of the prefix/typo term score in search ranking; "
+        "the rest is the hybrid retrieval score.")
+    search_cache_size: int = Field(
+        2048, ge=0, le=1_000_000, description="Search results kept per index (0: no cache).")
     intent_c: float = Field(10.0, gt=0, description="Inverse regularisation of the classifiers.")
     intent_dense_weight: float = Field(
         0.5, ge=0, le=1, description="Share of the embedding model in the intent classifier.")

@@ -9,6 +9,7 @@ of thresholds works for both languages.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -71,9 +72,14 @@ class HybridRetriever:
         self._body_matrix = (self._tfidf.transform([analyze(t) for _, t in bodies])
                              if bodies and entries else None)
 
-    def search(self, q: QueryFeatures, k: int | None = None) -> list[Hit]:
-        """Articles best first. `k` defaults to the configured number of candidates."""
+    def search(self, q: QueryFeatures, k: int | None = None,
+               include: Iterable[str] = ()) -> list[Hit]:
+        """Articles best first. `k` defaults to the configured number of candidates.
+
+        `include`: article ids to score in any case (the search box's prefix matches).
+        """
         k = k or self.candidates
+        include = [aid for aid in include if aid in self._by_article]
         if not self._entries:
             return []
         dense = self._dense_scores(q.vector)
@@ -83,7 +89,7 @@ class HybridRetriever:
         art_probs = q.article_probs
         w = self.weights
         evidence: dict[str, Hit] = {}
-        for aid in set(dense) | set(lexical) | _top(art_probs or {}, self.candidates):
+        for aid in set(dense) | set(lexical) | _top(art_probs or {}, self.candidates) | set(include):
             category = self._categories.get(aid, "")
             cat_p = probs.get(category, 0.0)
             # Without an article classifier (one article per category) the two coincide.
@@ -95,6 +101,7 @@ class HybridRetriever:
         # Fuzzy matching is the costly part: only for the best candidates without it.
         prelim = {aid: combine(h, w, q.known_ratio) for aid, h in evidence.items()}
         shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
+        shortlist += [aid for aid in dict.fromkeys(include) if aid not in shortlist]
         query_norm = normalize(q.text)
         hits = []
         for aid in shortlist:

@@ -13,8 +13,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant import entities as ent
 from assistant import templates
+from assistant.articles import category_label, to_html
 from assistant.answerer import (REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals,
                                 Thresholds, decide, without_human_request)
 from assistant.config import Settings
@@ -25,24 +28,58 @@ from assistant.index import LoadedIndex, load_index
 from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
 from assistant.safety import looks_like_scam, looks_like_theft, redact
+from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
 
+#: Articles the search box's term matches add to the hybrid candidates (scored in any case).
+SEARCH_INCLUDE = 5
+
 
 @dataclass(frozen=True)
 class SearchResult:
+    """One search-box result; `fallback` when the article exists only in the other language."""
+
     id: str
     title: str
     category: str
     lang: Lang
     snippet: str
     score: float
+    fallback: bool = False
+    title_marked: Marked | None = None
+    snippet_marked: Marked | None = None
+
+    def to_dict(self) -> dict:
+        title = self.title_marked or Marked(self.title, ())
+        snippet = self.snippet_marked or Marked(self.snippet, ())
+        return {"id": self.id, "title": self.title, "category": self.category,
+                "lang": self.lang, "fallback": self.fallback, "snippet": self.snippet,
+                "score": round(self.score, 4), "title_html": title.html(),
+                "snippet_html": snippet.html(),
+                "highlights": {"title": [list(s) for s in title.spans],
+                               "snippet": [list(s) for s in snippet.spans]}}
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """One article rendered for display (`GET /articles/{id}`)."""
+
+    id: str
+    title: str
+    category: str
+    category_label: str
+    lang: Lang
+    fallback: bool
+    html: str
+    languages: tuple[Lang, ...]
 
     def to_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "category": self.category,
-                "lang": self.lang, "snippet": self.snippet, "score": round(self.score, 4)}
+                "category_label": self.category_label, "lang": self.lang,
+                "fallback": self.fallback, "html": self.html, "languages": list(self.languages)}
 
 
 @dataclass(frozen=True)
@@ -76,6 +113,8 @@ class _State:
     article_classifier: IntentClassifier | None
     retriever: HybridRetriever
     handoff_flags: dict[str, bool]
+    search_index: SearchIndex | None = None  # the search box's prefix and typo lookup
+    search_cache: ResultCache | None = None
 
 
 class Assistant:
@@ -147,7 +186,8 @@ class Assistant:
         log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
                  loaded.manifest.articles, loaded.manifest.model)
         return _State(loaded, classifier, article_classifier, retriever,
-                      {a.id: a.handoff for a in loaded.kb.articles})
+                      {a.id: a.handoff for a in loaded.kb.articles},
+                      SearchIndex(loaded.kb.articles), ResultCache(s.search_cache_size))
 
     @property
     def state(self) -> "_State":
@@ -178,17 +218,32 @@ class Assistant:
 
     # ------------------------------------------------------------ queries
 
-    def understand(self, text: str, st: "_State | None" = None) -> tuple[QueryFeatures, list[Hit]]:
-        """Intent and scored articles for an already redacted text (no thresholds)."""
+    def understand(self, text: str, st: "_State | None" = None, *, k: int | None = None,
+                   include: tuple[str, ...] = (), dense_text: str | None = None
+                   ) -> tuple[QueryFeatures, list[Hit]]:
+        """Intent and scored articles for an already redacted text (no thresholds).
+
+        `k` and `include` go to the retriever (the search box asks for more candidates);
+        `dense_text`, when given, is the part of `text` the model embeds (the search box
+        leaves out a word still being typed); its weight shrinks with its share of `text`.
+        """
         st = st or self.state
-        vector = self.embedder.encode_query(normalize(text))
-        ratio = self._known_ratio(text)
+        if dense_text is None:
+            vector = self.embedder.encode_query(normalize(text))
+            ratio = self._known_ratio(text)
+        else:
+            # Nothing settled yet, or nothing the model can read (Chinese under the default
+            # model): the dense weight would be 0, so the vector is not computed at all.
+            ratio = (self._known_ratio(dense_text) * min(1.0, len(dense_text) / len(text))
+                     if dense_text.strip() else 0.0)
+            vector = (self.embedder.encode_query(normalize(dense_text)) if ratio > 0 else
+                      np.zeros(st.index.vectors.dimension, dtype=np.float32))
         tokens = analyze(text)
         intent = st.classifier.predict(text, vector, ratio, tokens)
         article_probs = (st.article_classifier.predict(text, vector, ratio, tokens).probabilities
                          if st.article_classifier else None)
         features = QueryFeatures(text, vector, ratio, intent, article_probs, tokens)
-        return features, st.retriever.search(features)
+        return features, st.retriever.search(features, k, include=include)
 
     def answer(self, query: str, lang: Lang | None = None, session_id: str | None = None, *,
                skip_details: bool = False, idempotency_key: str | None = None) -> Reply:
@@ -235,24 +290,83 @@ class Assistant:
                             features.known_ratio)
 
     def search(self, query: str, k: int = 5, lang: Lang | None = None,
-               min_score: float | None = None) -> list[SearchResult]:
-        """Articles for a search box: same hybrid ranking, titles in the user's language."""
+               min_score: float | None = None, category: str | None = None
+               ) -> list[SearchResult]:
+        """Articles for a search box: the hybrid ranking blended with prefix and typo matches.
+
+        Input is often a fragment ("withdr", "pasword", "提币"): the search index's term
+        score for it is blended with the hybrid score (`search_weight_terms`). Titles and
+        snippets come in `lang`, or in the other language when an article has no `lang`
+        version (`fallback`). Results are cached per index: boxes repeat the same prefixes.
+        """
         text = redact(query).text
         lang = lang or detect_lang(text)
         st = self.state
-        _, hits = self.understand(text, st)
         floor = self.settings.search_min_score if min_score is None else min_score
+        key = (normalize(text), lang, k, floor, category)
+        cache = st.search_cache
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            return list(cached)  # type: ignore[call-overload]
+        assert st.search_index is not None
+        terms = st.search_index.expand(text)
+        term_scores = st.search_index.score(terms)
+        pool = max(k, self.settings.candidates) * (3 if category else 1)
+        best_terms = sorted(term_scores, key=term_scores.__getitem__, reverse=True)
+        include = tuple(a for a in best_terms[:SEARCH_INCLUDE] if term_scores[a] >= 0.5)
+        _, hits = self.understand(text, st, k=pool, include=include,
+                                  dense_text=st.search_index.settled(text))
+        w = self.settings.search_weight_terms
+        scored = sorted(((h, (1 - w) * h.score + w * term_scores.get(h.id, 0.0)) for h in hits),
+                        key=lambda pair: pair[1], reverse=True)
         results = []
-        for h in hits[:k]:
-            if h.score < floor:
+        for h, score in scored:
+            if len(results) == k:
+                break
+            if score < floor or (category and h.category != category):
                 continue
             article = st.index.kb.get(h.id, lang)
             if article is None:
                 continue
-            body = templates.render_article(article, ent.Entities(), self.facts, lang)
-            results.append(SearchResult(h.id, article.title, article.category, article.lang,
-                                        _snippet(body, self.settings.snippet_chars), h.score))
+            body = templates.render_article(article, ent.Entities(), self.facts, article.lang)
+            snippet = st.search_index.snippet(body, terms, self.settings.snippet_chars)
+            results.append(SearchResult(
+                h.id, article.title, article.category, article.lang, snippet.text, score,
+                fallback=article.lang != lang, title_marked=st.search_index.mark(article.title,
+                                                                                terms),
+                snippet_marked=snippet))
+        if cache is not None:
+            cache.put(key, tuple(results))
         return results
+
+    def article(self, article_id: str, lang: Lang) -> ArticleView | None:
+        """One article as safe HTML in `lang` (else its other version); None when unknown.
+
+        Placeholders get their neutral wording ("the network"): no user message fills them.
+        """
+        kb = self.state.index.kb
+        article = kb.get(article_id, lang)
+        if article is None:
+            return None
+        body = templates.render_article(article, ent.Entities(), self.facts, article.lang)
+        langs = tuple(sorted({a.lang for a in kb.articles if a.id == article_id}))
+        return ArticleView(article.id, article.title, article.category,
+                           category_label(article.category, lang), article.lang,
+                           article.lang != lang, to_html(body), langs)
+
+    def categories(self, lang: Lang) -> list[dict]:
+        """The KB's categories in its order, each with its articles' titles in `lang`."""
+        kb = self.state.index.kb
+        by_category: dict[str, list[dict]] = {c: [] for c in kb.categories}
+        for article_id in kb.ids():
+            article = kb.get(article_id, lang)
+            if article is not None:
+                by_category.setdefault(article.category, []).append(
+                    {"id": article.id, "title": article.title, "lang": article.lang,
+                     "fallback": article.lang != lang})
+        return [{"id": c, "label": category_label(c, lang),
+                 "articles": sorted(items, key=lambda a: a["title"])}
+                for c, items in by_category.items() if items]
 
     def health(self) -> dict:
         m = self.index.manifest if self.index else None
@@ -463,16 +577,3 @@ def _details(texts: list[str]) -> dict[str, str]:
         if "problem" not in found and len(rest.replace(" ", "")) >= _PROBLEM_CHARS:
             found["problem"] = rest[:_PROBLEM_MAX]
     return found
-
-
-_MD = re.compile(r"[#*`>]|\[|\]\(\S+?\)|\]")
-
-
-def _snippet(body: str, limit: int) -> str:
-    """The start of the article as plain text, cut at a word boundary."""
-    plain = " ".join(_MD.sub("", body).split())
-    if len(plain) <= limit:
-        return plain
-    cut = plain[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit * 0.6 else cut) + "…"

@@ -17,6 +17,8 @@ from assistant.types import Lang
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(f"[{_HAN}]")
+#: Character class body of the Han (Chinese) characters, for patterns built elsewhere.
+HAN_CHARS = _HAN
 _RUNS = re.compile(f"[{_HAN}]+|[a-z0-9]+(?:['’][a-z]+)?")
 _WORD_RE = re.compile(r"[A-Za-z]+")
 _CODE_RE = re.compile(r"\b\w*\d\w*\b|[0-9A-Za-z]{16,}", re.ASCII)
@@ -29,6 +31,8 @@ _EN_STOP = EN_STOPWORDS = frozenset(
     "had not no any some get got".split()
 )
 
+#: Public name of the stop words, for modules that tokenize on their own (search box).
+EN_STOPWORDS = _EN_STOP
 
 #: Wallet words jieba's general dictionary splits wrongly; kept whole as word features.
 DOMAIN_WORDS = (

@@ -206,3 +206,57 @@ def make_queue(queue_dsn):
     yield make
     for q in opened:
         q.close()
+
+
+# ---------------------------------------------------------------- real server and browser
+# Browser tests (marker `browser`) drive the pages in headless Chromium against a real
+# `assistant serve` process; see tests/browser_support.py.
+
+from tests.browser_support import (  # noqa: E402
+    DESKTOP,
+    LiveServer,
+    launch_chromium,
+    require_browser,
+    server_env,
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Browser tests skip (or fail under CI) before their fixtures start a server."""
+    if item.get_closest_marker("browser"):
+        require_browser()
+
+
+@pytest.fixture(scope="session")
+def live_server(starter_index, tmp_path_factory) -> LiveServer:
+    """`assistant serve` on the starter KB, one process per session; `.url` is its address."""
+    data = tmp_path_factory.mktemp("live-data")
+    server = LiveServer(server_env(starter_index, data), data / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright, once per session."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = launch_chromium(pw)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh desktop-sized page (own storage); fails the test on an uncaught script error."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    if errors:
+        pytest.fail(f"script errors in the page: {errors}", pytrace=False)

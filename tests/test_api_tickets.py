@@ -138,4 +138,4 @@ def test_agent_console_page_is_served_with_a_strict_policy(client):
     page = client.get("/agent")
     assert page.status_code == 200 and "Agent token" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert client.get("/static/agent/agent.js").status_code == 200
+    assert client.get("/static/agent.js").status_code == 200

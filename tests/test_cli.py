@@ -37,6 +37,15 @@ def test_search_prints_results(env, capsys):
     assert out["results"][0]["id"] == "tron-energy" and len(out["results"]) <= 2
 
 
+def test_search_filters_by_category_and_refuses_an_unknown_one(env, capsys):
+    assert main(["search", "fee", "--category", "transaction", "--lang", "zh"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lang"] == "zh" and out["results"]
+    assert {r["category"] for r in out["results"]} == {"transaction"}
+    assert main(["search", "fee", "--category", "fees"]) == 2
+    assert "'fees' is not one of account" in capsys.readouterr().err
+
+
 def test_missing_index_is_a_clean_error(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "none"))
     assert main(["ask", "hello"]) == 1

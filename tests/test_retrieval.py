@@ -61,6 +61,16 @@ def test_intent_prior_breaks_a_tie(handmade):
     assert biased[0].score > next(h.score for h in plain if h.id == "pw")
 
 
+def test_included_articles_are_scored_even_without_other_evidence(handmade):
+    narrow = HybridRetriever(handmade._vectors, handmade._entries, handmade._categories,
+                             handmade.weights, dense_top_k=1, candidates=3)
+    query = QueryFeatures("forgot wallet password", _unit(1, 0, 0), 1.0)
+    assert [h.id for h in narrow.search(query)] == ["pw"]  # the only article with evidence
+    included = narrow.search(query, include=["nft", "unknown-id"])
+    assert [h.id for h in included] == ["pw", "nft"]
+    assert included[1].dense == included[1].lexical == 0.0 and included[1].fuzzy > 0
+
+
 def test_scores_are_bounded(handmade):
     for h in handmade.search(QueryFeatures("forgot wallet password", _unit(1, 0, 0), 1.0)):
         assert 0.0 <= h.score <= 1.0

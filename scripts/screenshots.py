@@ -1,0 +1,109 @@
+"""Screenshots of the help centre and the chat, desktop (1280 wide) and phone (390 wide).
+
+Drives headless Debian Chromium (the same launcher as the browser tests) against a running
+server with the starter KB, and writes PNGs to docs/screenshots/. Chinese text needs a CJK font
+(`apt-get install -y fonts-noto-cjk`). Run through `scripts/screenshots`, which starts the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from tests.browser_support import DESKTOP, PHONE, launch_chromium  # noqa: E402
+
+expect.set_options(timeout=30_000)
+
+
+def shoot_help_centre(browser, url: str, out: Path) -> list[Path]:
+    written = []
+    page = browser.new_page(viewport=DESKTOP, locale="en-US")
+    page.goto(url + "/?lang=en")
+    box = page.get_by_role("combobox", name="Search help articles")
+    box.press_sequentially("pasword", delay=60)
+    expect(page.get_by_role("option").first).to_contain_text("I forgot my wallet password")
+    box.press("ArrowDown")
+    written.append(out / "help-centre-desktop.png")
+    page.screenshot(path=written[-1])
+    box.press("Enter")
+    expect(page.get_by_role("heading", level=2, name="I forgot my wallet password")).to_be_visible()
+    written.append(out / "article-desktop.png")
+    page.screenshot(path=written[-1])
+    page.close()
+
+    phone = browser.new_page(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    phone.goto(url + "/?lang=zh")
+    box = phone.get_by_role("combobox", name="搜索帮助文章")
+    box.fill("提币没到账")
+    expect(phone.get_by_role("option").first).to_contain_text("从交易所提币到钱包一直没到账")
+    written.append(out / "help-centre-phone-zh.png")
+    phone.screenshot(path=written[-1])
+    phone.close()
+    return written
+
+
+def _send(page, text: str, label: str) -> None:
+    box = page.get_by_role("textbox", name=label)
+    box.fill(text)
+    box.press("Enter")
+
+
+def shoot_chat(browser, url: str, out: Path) -> list[Path]:
+    written = []
+    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": 1400}, locale="en-US")
+    page.goto(url + "/chat?lang=en")
+    _send(page, "I forgot my wallet password", "Your message")
+    expect(page.locator(".msg.bot").nth(1).get_by_role("button", name="Yes")).to_be_visible()
+    _send(page, "money missing", "Your message")
+    expect(page.get_by_role("group", name="Choose one:")).to_be_visible()
+    _send(page, "I want to talk to a human", "Your message")
+    expect(page.locator(".ticket-id").last).to_be_visible()
+    page.wait_for_timeout(600)
+    written.append(out / "chat-desktop.png")
+    page.screenshot(path=written[-1])
+    page.close()
+
+    phone = browser.new_page(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    phone.goto(url + "/chat?lang=zh")
+    _send(phone, "提币没到账", "您的消息")
+    expect(phone.locator(".msg.bot").nth(1)).to_contain_text("交易所")
+    phone.locator(".msg.bot").nth(1).get_by_role("button", name="没帮助").click()
+    expect(phone.get_by_role("button", name="转人工客服")).to_be_visible()
+    phone.wait_for_timeout(600)
+    written.append(out / "chat-phone-zh.png")
+    phone.screenshot(path=written[-1])
+    phone.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--url", required=True)
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    if not fonts.stdout.strip():
+        print("warning: no Chinese font; install fonts-noto-cjk or Chinese shows as boxes",
+              file=sys.stderr)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            written = shoot_help_centre(browser, args.url, args.out)
+            written += shoot_chat(browser, args.url, args.out)
+        finally:
+            browser.close()
+    for path in written:
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

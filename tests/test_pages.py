@@ -1,0 +1,272 @@
+"""The help-centre and chat pages, used as a person would in headless Chromium against the
+real server (starter KB): type in the search box, read the article, switch to Chinese, chat,
+choose between articles, ask for a person, on a desktop and on a phone-sized screen."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+
+from assistant.build import build_index
+from tests.browser_support import PHONE, LiveServer, server_env
+from tests.conftest import write_kb
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` marker skips these tests (fails them under CI)
+    expect = None
+else:
+    expect.set_options(timeout=20_000)  # a shared 2-core machine can be slow
+
+
+def search_box(page, name: str = "Search help articles"):
+    return page.get_by_role("combobox", name=name)
+
+
+# ---------------------------------------------------------------- help centre
+
+def test_typing_a_misspelt_word_finds_and_opens_the_article(page, live_server):
+    response = page.goto(live_server.url + "/?lang=en")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    box = search_box(page)
+    box.press_sequentially("pasword", delay=40)
+    first = page.get_by_role("option").first
+    expect(first).to_contain_text("I forgot my wallet password")
+    expect(first.locator("mark").first).to_have_text(re.compile("password", re.IGNORECASE))
+    expect(page.locator("help-search").get_by_role("status")).to_contain_text("articles found")
+    expect(box).to_have_attribute("aria-expanded", "true")
+
+    box.press("ArrowDown")
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", first.get_attribute("id"))
+    box.press("Enter")
+    heading = page.get_by_role("heading", level=2, name="I forgot my wallet password")
+    expect(heading).to_be_visible()
+    expect(heading).to_be_focused()
+    expect(page.locator("#article-body")).to_contain_text("recovery phrase")
+    expect(page.locator("#article-body ol li").first).to_be_visible()  # Markdown list as HTML
+    assert "article=forgot-wallet-password" in page.url
+
+    page.go_back()
+    expect(heading).to_be_hidden()
+    expect(page.get_by_role("heading", level=2, name="Browse by topic")).to_be_visible()
+
+
+def test_arrow_keys_move_through_results_and_escape_closes(page, live_server):
+    page.goto(live_server.url + "/?lang=en")
+    box = search_box(page)
+    box.press_sequentially("withdr", delay=40)
+    options = page.get_by_role("option")
+    expect(options.first).to_contain_text("withdrawal")
+    assert options.count() >= 2
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(options.nth(0)).to_have_attribute("aria-selected", "false")
+    box.press("ArrowUp")
+    expect(options.nth(0)).to_have_attribute("aria-selected", "true")
+    box.press("Escape")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    expect(options.first).to_be_hidden()
+
+
+def test_switch_to_chinese_and_find_a_withdrawal_that_has_not_arrived(page, live_server):
+    page.goto(live_server.url + "/?lang=en")
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("有什么可以帮您？")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("heading", level=3, name="充值与提币")).to_be_visible()
+
+    box = search_box(page, "搜索帮助文章")
+    box.fill("提币没到账")
+    first = page.get_by_role("option").first
+    expect(first).to_contain_text("从交易所提币到钱包一直没到账")
+    expect(first.locator("mark").first).to_have_text("提币")
+    first.click()
+    expect(page.get_by_role("heading", level=2, name="从交易所提币到钱包一直没到账")).to_be_visible()
+    expect(page.locator("#article-category")).to_have_text("充值与提币")
+    expect(page.locator("#article-body")).to_contain_text("TxID")
+
+    page.reload()  # the choice of language is kept
+    expect(page.get_by_role("heading", level=2, name="从交易所提币到钱包一直没到账")).to_be_visible()
+    expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
+
+
+def test_browse_a_topic_open_an_article_and_go_back(page, live_server):
+    page.goto(live_server.url + "/?lang=en")
+    topic = page.get_by_role("region", name="Deposits and withdrawals")
+    link = topic.get_by_role("link", name="My withdrawal from an exchange has not arrived in my "
+                                          "wallet")
+    link.click()
+    heading = page.get_by_role("heading", level=2,
+                               name="My withdrawal from an exchange has not arrived in my wallet")
+    expect(heading).to_be_visible()
+    expect(page.locator("#article-category")).to_have_text("Deposits and withdrawals")
+    page.get_by_role("button", name="Back to all topics").click()
+    expect(topic).to_be_visible()
+    expect(heading).to_be_hidden()
+
+
+def test_the_embeddable_box_opens_the_chosen_article_in_the_help_centre(page, live_server):
+    page.goto(live_server.url + "/static/embed-example.html")
+    box = search_box(page, "Need help?")
+    box.press_sequentially("withdr", delay=40)
+    expect(page.get_by_role("option")).to_have_count(4)
+    box.press("Enter")  # no option chosen with the arrows: the first one opens
+    page.wait_for_url(re.compile(r"/\?article=exchange-withdrawal-not-arrived&lang=en$"))
+    expect(page.get_by_role("heading", level=2, name=re.compile("My withdrawal from an exchange"))
+           ).to_be_visible()
+
+
+def test_an_unknown_article_address_says_so(page, live_server):
+    page.goto(live_server.url + "/?article=no-such-article&lang=en")
+    expect(page.get_by_role("heading", level=2)).to_have_text("This article could not be found.")
+
+
+def test_phone_sized_screen_has_no_sideways_scrolling(page, live_server):
+    page.set_viewport_size(PHONE)
+    for path in ("/?lang=en", "/chat"):
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide"
+    page.goto(live_server.url + "/?lang=en")
+    search_box(page).fill("pasword")
+    expect(page.get_by_role("option").first).to_contain_text("I forgot my wallet password")
+    box = page.get_by_role("option").first.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+
+
+# ---------------------------------------------------------------- chat
+
+def send(page, text: str, label: str = "Your message") -> None:
+    box = page.get_by_role("textbox", name=label)
+    box.fill(text)
+    box.press("Enter")
+
+
+def bot_messages(page):
+    return page.locator(".msg.bot")
+
+
+def test_chat_answers_in_english_and_in_chinese_with_one_session(page, live_server):
+    bodies: list[dict] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data))
+            if r.url.endswith("/answer") else None)
+    page.goto(live_server.url + "/chat?lang=en")
+    expect(bot_messages(page).first).to_contain_text("Ask me anything")
+
+    send(page, "I forgot my wallet password")
+    answer = bot_messages(page).nth(1)
+    expect(answer).to_contain_text("recovery phrase")
+    link = answer.get_by_role("link", name=re.compile("Read the full article"))
+    expect(link).to_have_attribute("href", re.compile("article=forgot-wallet-password"))
+    expect(answer.get_by_role("button", name="Yes")).to_be_visible()
+
+    send(page, "提币没到账")
+    zh = bot_messages(page).nth(2)
+    expect(zh).to_contain_text("交易所")
+    expect(zh).to_have_attribute("lang", "zh-CN")
+    expect(zh.get_by_role("link")).to_have_attribute(
+        "href", re.compile("article=exchange-withdrawal-not-arrived"))
+
+    assert [b["query"] for b in bodies] == ["I forgot my wallet password", "提币没到账"]
+    sessions = {b["session_id"] for b in bodies}
+    assert len(sessions) == 1 and re.fullmatch(r"[0-9a-f]{32}", sessions.pop())
+
+
+def _clarifying_query(url: str) -> tuple[str, list[str]]:
+    """A message the server answers with a choice (asked first, so the test shows the page)."""
+    for query in ("money missing", "issue with usdt", "help with my wallet please"):
+        reply = httpx.post(url + "/answer", json={"query": query}, timeout=30).json()
+        if reply["action"] == "clarify" and len(reply["candidates"]) >= 2:
+            return query, [c["title"] for c in reply["candidates"]]
+    raise AssertionError("none of the sample messages is clarified any more; pick another")
+
+
+def test_chat_offers_choices_and_shows_the_chosen_article(page, live_server):
+    query, titles = _clarifying_query(live_server.url)
+    page.goto(live_server.url + "/chat?lang=en")
+    send(page, query)
+    choices = page.get_by_role("group", name="Choose one:")
+    buttons = choices.get_by_role("button")
+    expect(buttons).to_have_count(len(titles))
+    expect(buttons.first).to_have_text(titles[0])
+    buttons.nth(1).click()
+    expect(page.locator(".msg.user").last).to_have_text(re.compile(re.escape(titles[1])))
+    article = bot_messages(page).last
+    expect(article.locator("strong").first).to_have_text(titles[1])
+    expect(article.locator(".article-body p").first).to_be_visible()
+    expect(article.get_by_role("button", name="No")).to_be_visible()
+    for i in range(len(titles)):
+        expect(buttons.nth(i)).to_be_disabled()
+
+
+def test_asking_for_a_person_shows_the_ticket_and_queue_position(page, live_server):
+    page.goto(live_server.url + "/chat?lang=en")
+    send(page, "I want to talk to a human")
+    reply = bot_messages(page).nth(1)
+    expect(reply.locator(".ticket-id")).to_have_text(re.compile(r"^\S{8,}$"))
+    expect(reply.locator(".ticket-position")).to_have_text(re.compile(r"^\d+$"))
+    first_ticket = reply.locator(".ticket-id").inner_text()
+    expect(reply).to_contain_text(first_ticket)  # the answer names the same ticket
+
+    page.get_by_role("button", name="中文").click()
+    send(page, "转人工", label="您的消息")
+    zh = bot_messages(page).nth(2)
+    expect(zh.locator("dt").first).to_have_text("工单号")
+    expect(zh.locator(".ticket-id")).to_have_text(re.compile(r"^\S{8,}$"))
+    expect(zh.locator(".ticket-id")).not_to_have_text(first_ticket)
+    expect(zh).to_contain_text("工单号是")
+
+
+def test_not_helpful_offers_a_person(page, live_server):
+    page.goto(live_server.url + "/chat?lang=en")
+    send(page, "I forgot my wallet password")
+    answer = bot_messages(page).nth(1)
+    answer.get_by_role("button", name="No").click()
+    expect(answer.get_by_role("button", name="No")).to_have_attribute("aria-pressed", "true")
+    expect(answer.get_by_role("button", name="Yes")).to_be_disabled()
+    answer.get_by_role("button", name="Talk to a person").click()
+    expect(page.locator(".msg.user").last).to_have_text(re.compile("I want to talk to a human"))
+    expect(bot_messages(page).last.locator(".ticket-id")).to_be_visible()
+
+
+# ---------------------------------------------------------------- KB content is never code
+
+@pytest.fixture(scope="module")
+def unsafe_kb_server(tmp_path_factory, embedder):
+    from tests.test_search import SEARCH_KB, SEARCH_OOS
+
+    root = tmp_path_factory.mktemp("unsafe-kb")
+    kb = write_kb(root / "kb", SEARCH_KB, SEARCH_OOS)
+    build_index(kb, root / "index", embedder, model_name="all-MiniLM-L6-v2")
+    server = LiveServer(server_env(root / "index", root / "data",
+                                   ASSISTANT_THRESHOLDS_FILE=str(root / "none.json")),
+                        root / "server.log")
+    yield server
+    server.stop()
+
+
+def test_script_and_javascript_links_in_the_kb_never_run(page, unsafe_kb_server):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(unsafe_kb_server.url + "/?lang=en")
+    search_box(page).fill("danger")
+    first = page.get_by_role("option").first
+    expect(first).to_contain_text("<script>alert('title')</script>")  # shown as text
+    first.click()
+    body = page.locator("#article-body")
+    expect(body).to_contain_text("<script>window.__xss = 1</script>")
+    expect(body).to_contain_text("[click me](javascript:")
+    links = body.locator("a")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("href", "https://example.com")
+    expect(body.locator("img, script")).to_have_count(0)
+    assert page.evaluate("window.__xss") is None and dialogs == []
