@@ -11,6 +11,8 @@ under CI (CI=true), where they fail: a CI run must not pass without having run t
 
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 import signal
@@ -108,8 +110,14 @@ class LiveServer:
         self._log.close()
 
 
+#: The agent who signs in to the console in page tests.
+AGENT_NAME, AGENT_TOKEN = "alice", "page-test-agent-token-0123456789"
+
+
 def server_env(index_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
-    """ASSISTANT_* variables for a test server on `index_dir` (no rate limit: tests type fast)."""
+    """ASSISTANT_* variables for a test server on `index_dir` (no rate limit: tests type fast;
+    one agent, so the console and the agent API work)."""
     return {"ASSISTANT_INDEX_DIR": str(index_dir), "ASSISTANT_DATA_DIR": str(data_dir),
             "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0", "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1", **extra}
+            "TRANSFORMERS_OFFLINE": "1",
+            "ASSISTANT_AGENT_TOKENS": json.dumps({AGENT_NAME: AGENT_TOKEN}), **extra}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from assistant.build import build_index
-from tests.browser_support import PHONE, LiveServer, server_env
+from tests.browser_support import AGENT_NAME, AGENT_TOKEN, DESKTOP, PHONE, LiveServer, server_env
 from tests.conftest import write_kb
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -208,22 +208,60 @@ def test_chat_offers_choices_and_shows_the_chosen_article(page, live_server):
         expect(buttons.nth(i)).to_be_disabled()
 
 
-def test_asking_for_a_person_shows_the_ticket_and_queue_position(page, live_server):
+def test_asking_for_a_person_asks_for_details_first(page, live_server):
     page.goto(live_server.url + "/chat?lang=en")
     send(page, "I want to talk to a human")
-    reply = bot_messages(page).nth(1)
+    details = page.locator("form.details")
+    expect(details).to_contain_text("a short description of the problem")
+    details.get_by_role("textbox").fill("my USDT withdrawal from an exchange never arrived")
+    details.get_by_role("button", name="Send details").click()
+    reply = bot_messages(page).last
     expect(reply.locator(".ticket-id")).to_have_text(re.compile(r"^\S{8,}$"))
     expect(reply.locator(".ticket-position")).to_have_text(re.compile(r"^\d+$"))
-    first_ticket = reply.locator(".ticket-id").inner_text()
-    expect(reply).to_contain_text(first_ticket)  # the answer names the same ticket
+    expect(reply).to_contain_text(reply.locator(".ticket-id").inner_text())
 
-    page.get_by_role("button", name="中文").click()
-    send(page, "转人工", label="您的消息")
-    zh = bot_messages(page).nth(2)
-    expect(zh.locator("dt").first).to_have_text("工单号")
-    expect(zh.locator(".ticket-id")).to_have_text(re.compile(r"^\S{8,}$"))
-    expect(zh.locator(".ticket-id")).not_to_have_text(first_ticket)
-    expect(zh).to_contain_text("工单号是")
+
+def test_handoff_from_chat_to_the_agent_console_and_back(browser, live_server):
+    """转人工 → details asked → skip → ticket with place and wait; an agent claims, replies and
+    resolves in the console; the user sees the reply in the chat and rates the help."""
+    user = browser.new_context(viewport=DESKTOP).new_page()
+    user.goto(live_server.url + "/chat?lang=zh&poll_ms=300")
+    send(user, "转人工", label="您的消息")
+    details = user.locator("form.details")
+    expect(details).to_contain_text("问题的简要描述")
+    details.get_by_role("button", name="跳过").click()
+    card = user.locator(".ticket.card").last
+    ticket_id = card.locator(".ticket-id").inner_text()
+    expect(card.locator(".ticket-position")).to_have_text(re.compile(r"^\d+$"))
+    expect(card.locator(".ticket-eta")).to_contain_text(re.compile(r"\d"))
+
+    agent = browser.new_context(viewport=DESKTOP).new_page()
+    agent.goto(live_server.url + "/agent")
+    agent.get_by_label("Agent token").fill(AGENT_TOKEN)
+    agent.get_by_role("button", name="Sign in").click()
+    agent.locator(f'#tickets tr[data-id="{ticket_id}"]').click()
+    agent.get_by_role("button", name="Claim", exact=True).click()
+    expect(agent.locator("#ticket-meta")).to_contain_text(f"held by {AGENT_NAME}")
+    expect(agent.locator("#messages")).to_contain_text("转人工")
+    agent.get_by_label("Reply to the user").fill("您好,请问是哪条链上的交易?")
+    agent.get_by_role("button", name="Send reply").click()
+    expect(user.locator(".msg.agent").last).to_contain_text("哪条链", timeout=15_000)
+
+    agent.get_by_label("Resolution note").fill("已协助用户查询到账")
+    agent.get_by_role("button", name="Resolve", exact=True).click()
+    expect(agent.locator("#ticket-meta")).to_contain_text("resolved")
+    rating = user.locator("form.rating")
+    expect(rating).to_be_visible(timeout=15_000)
+    rating.locator("label", has_text="5").click()
+    rating.get_by_role("textbox").fill("很快")
+    rating.get_by_role("button", name="提交评分").click()
+    expect(rating).to_contain_text("感谢您的评价")
+    seen = json.loads(user.evaluate(
+        f"fetch('/tickets/{ticket_id}').then(r => r.text())"))
+    assert seen["status"] == "resolved" and seen["rating"] == 5
+    assert seen["rating_comment"] == "很快"
+    user.context.close()
+    agent.context.close()
 
 
 def test_not_helpful_offers_a_person(page, live_server):
