@@ -83,7 +83,7 @@ _FILLER = re.compile(
 def without_human_request(text: str) -> str:
     """The message with any request for a person removed: what is left describes the problem
     ("" when nothing but courtesy and filler words is left)."""
-    rest = " ".join(_HUMAN_RE.sub(" ", text).split())
+    rest = " ".join(_HUMAN_RE.sub(" ", text).split()).strip(" ,.;:!?，。；：！？、")
     if _HUMAN_ALONE.match(rest) or not _FILLER.sub("", rest).strip():
         return ""
     return rest

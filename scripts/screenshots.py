@@ -1,4 +1,5 @@
-"""Screenshots of the help centre and the chat, desktop (1280 wide) and phone (390 wide).
+"""Screenshots of the help centre, the chat (desktop 1280 and phone 390 wide), and the agent
+console.
 
 Drives headless Debian Chromium (the same launcher as the browser tests) against a running
 server with the starter KB, and writes PNGs to docs/screenshots/. Chinese text needs a CJK font
@@ -83,10 +84,37 @@ def shoot_chat(browser, url: str, out: Path) -> list[Path]:
     return written
 
 
+def shoot_console(browser, url: str, out: Path, token: str) -> list[Path]:
+    """The agent console with a claimed ticket, its details, conversation and a reply."""
+    import httpx
+
+    httpx.post(url + "/answer", json={"query": "提币没到账,转人工", "session_id": "shot-1"})
+    httpx.post(url + "/answer", json={"query": "波场 TRON 200 USDT 昨天下午3点 交易哈希 "
+                                               + "a1" * 32, "session_id": "shot-1"})
+    httpx.post(url + "/answer", json={"query": "my wallet was drained, someone stole my crypto",
+                                      "session_id": "shot-2", "skip_details": True})
+    page = browser.new_page(viewport={"width": DESKTOP["width"], "height": 1000}, locale="en-US")
+    page.goto(url + "/agent")
+    page.get_by_label("Agent token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    row = page.locator("#tickets tr", has_text="提币没到账")
+    row.click()
+    page.get_by_role("button", name="Claim", exact=True).click()
+    page.get_by_label("Reply to the user").fill("您好,已收到交易哈希,正在为您查询。")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#messages li.agent")).to_be_visible()
+    page.wait_for_timeout(400)
+    written = [out / "agent-console-desktop.png"]
+    page.screenshot(path=written[-1], full_page=True)
+    page.close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", required=True)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    p.add_argument("--agent-token", required=True, help="a token in ASSISTANT_AGENT_TOKENS")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
@@ -98,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             written = shoot_help_centre(browser, args.url, args.out)
             written += shoot_chat(browser, args.url, args.out)
+            written += shoot_console(browser, args.url, args.out, args.agent_token)
         finally:
             browser.close()
     for path in written:
