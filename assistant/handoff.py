@@ -565,13 +565,13 @@ class SqliteHandoffQueue(SqlHandoffQueue):
 
             try:
                 yield Tx(run)
+                conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT leaves it open: never leak it
+                    conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise QueueError(f"handoff queue error: {exc}") from exc
                 raise
-            else:
-                conn.execute("COMMIT")
 
     def _next_seq(self, t: Tx) -> int:
         row = t.one("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM tickets")

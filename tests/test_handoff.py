@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +267,32 @@ def test_unknown_dsn_and_unreachable_database_say_what_to_fix(tmp_path):
     with pytest.raises(QueueError, match="ASSISTANT_QUEUE_DSN") as err:
         q.open()
     assert "secret" not in str(err.value)
+
+
+def _process_worker(path: str, n: int) -> list[str]:
+    """In its own process: create tickets, then claim until none are left."""
+    q = SqliteHandoffQueue(Path(path)).open()
+    for i in range(20):
+        q.create(_new(f"p{n}-{i}", session=f"p{n}-{i}"))
+        q.record_turn({"lang": "en", "query": f"p{n}-{i}", "action": "handoff"})
+    claimed = []
+    while (row := q.claim_next(f"proc{n}")) is not None:
+        claimed.append(row["id"])
+    q.close()
+    return claimed
+
+
+def test_several_processes_share_one_sqlite_file(tmp_path):
+    """Like several server workers on one machine: no 'database is locked', nothing lost."""
+    import multiprocessing
+
+    path = str(tmp_path / "shared.sqlite3")
+    SqliteHandoffQueue(Path(path)).open().close()  # migrate once
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        results = pool.starmap(_process_worker, [(path, n) for n in range(3)])
+    claimed = [i for r in results for i in r]
+    q = SqliteHandoffQueue(Path(path)).open()
+    everything = {r["id"] for r in q.list(status=None, limit=1000)}
+    assert len(everything) == 60 and sorted(claimed) == sorted(everything)
+    assert q.open_count() == 0 and len(q.events("2000")["turns"]) == 60
+    q.close()
