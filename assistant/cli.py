@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="server processes (default: setting, 1)")
     serve.set_defaults(func=_serve)
     return p
 
@@ -117,18 +117,18 @@ def _search(args: argparse.Namespace) -> int:
 
 def build_command(args: argparse.Namespace) -> int:
     """Validate and build; prints what changed. Exit 2 on KB errors (old index untouched)."""
-    from assistant.build import build_index, is_stale
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.build import build_index, build_options, is_stale
+    from assistant.embedding import make_embedder
 
     settings = _settings(args)
     if args.if_stale:
-        reason = is_stale(settings.kb_dir, settings.index_dir, settings.model)
+        reason = is_stale(settings.kb_dir, settings.index_dir, settings.model,
+                          settings.embed_backend)
         if reason is None:
             print(f"index is up to date ({settings.index_dir})")
             return 0
         print(f"rebuilding index: {reason}")
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
-                                           threads=settings.torch_threads)
+    embedder = make_embedder(settings)
 
     def progress(stage: str, done: int, total: int) -> None:
         if not args.quiet:
@@ -136,10 +136,9 @@ def build_command(args: argparse.Namespace) -> int:
 
     result = build_index(settings.kb_dir, settings.index_dir, embedder,
                          model_name=settings.model, progress=progress,
-                         intent_dense_weight=settings.intent_dense_weight,
-                    intent_c=settings.intent_c)
+                         **build_options(settings))
     m = result.manifest
-    print(f"built index {m.version} in {m.build_seconds:.1f}s: {m.articles} articles "
+    print(f"built index {m.version} in {m.build_seconds:.1f}s ({m.backend}): {m.articles} articles "
           f"({m.article_ids} ids), {m.vectors} vectors, {m.out_of_scope} out-of-scope examples; "
           f"embedded {result.embedded}, reused {result.reused}")
     c = result.changes
@@ -240,11 +239,10 @@ def _benchmark(args: argparse.Namespace) -> int:
     import tempfile
 
     from assistant import benchmark as bm
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.embedding import make_embedder
 
     settings = _settings(args)
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
-                                           threads=settings.torch_threads)
+    embedder = make_embedder(settings)
     name = args.folder.resolve().name + (f"-{args.per_label}-per-label" if args.per_label else "")
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         work = args.work or Path(tmp)
@@ -266,7 +264,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     logging.getLogger("assistant").setLevel(settings.log_level)
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers,
+                port=args.port or settings.port, workers=args.workers or settings.workers,
                 log_level=settings.log_level.lower(),
                 access_log=False)  # the app logs each request itself, without query text
     return 0

@@ -16,10 +16,10 @@ from assistant import entities as ent
 from assistant import templates
 from assistant.answerer import REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals, Thresholds, decide
 from assistant.config import Settings
-from assistant.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.embedding import Embedder, make_embedder
 from assistant.errors import QueueError
 from assistant.handoff import HandoffQueue, SqliteHandoffQueue
-from assistant.index import LoadedIndex, load_index
+from assistant.index import LoadedIndex, load_index, set_threads
 from assistant.intent import ARTICLES_FILE, IntentClassifier
 from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
 from assistant.safety import looks_like_scam, looks_like_theft, redact
@@ -82,8 +82,7 @@ class Assistant:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
                  queue: HandoffQueue | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or SentenceTransformerEmbedder(
-            settings.model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
+        self.embedder = embedder or make_embedder(settings)
         self.queue: HandoffQueue = queue or SqliteHandoffQueue(settings.queue_path)
         self._state: _State | None = None
         self._reload_lock = threading.Lock()
@@ -101,6 +100,7 @@ class Assistant:
             return self
         with self._reload_lock:
             if self._state is None:
+                set_threads(self.settings.embed_threads)
                 state = self._load()  # checks the index and its model before loading the model
                 warm = getattr(self.embedder, "warm_up", None)
                 if warm:
@@ -126,7 +126,8 @@ class Assistant:
             return True
 
     def _load(self) -> "_State":
-        loaded = load_index(self.settings.index_dir, expected_model=self.settings.model)
+        loaded = load_index(self.settings.index_dir, expected_model=self.settings.model,
+                            expected_backend=getattr(self.embedder, "backend", None))
         classifier = IntentClassifier.load(loaded.path)
         articles_file = loaded.path / ARTICLES_FILE
         article_classifier = (IntentClassifier.load(loaded.path, ARTICLES_FILE)
