@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--per-label", type=int, help="train on N examples per label (fixed seed)")
     bench.add_argument("--work", type=Path, help="where to build (default: a temporary folder)")
     bench.set_defaults(func=_benchmark)
+
+    perf = sub.add_parser("bench", help="measure speed, memory and build times, write "
+                          "bench/reports/")
+    perf.add_argument("--quick", action="store_true", help="fewer requests, no 10,000-article KB")
+    perf.add_argument("--requests", type=int, help="requests per route and concurrency")
+    perf.add_argument("--workers", default="1,2", help="worker counts to load (default: 1,2)")
+    perf.add_argument("--report-dir", type=Path, help="report folder (default: bench/reports/)")
+    perf.set_defaults(func=_bench)
 
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
@@ -258,11 +267,39 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from assistant import bench
+
+    settings = _settings(args)
+    plan = bench.Plan.quick() if args.quick else bench.Plan()
+    try:
+        workers = tuple(int(w) for w in args.workers.split(","))
+    except ValueError:
+        print(f"error: --workers {args.workers!r}: give worker counts like 1,2", file=sys.stderr)
+        return 2
+    plan = dataclasses.replace(plan, workers=workers,
+                               requests=args.requests or plan.requests)
+    out = args.report_dir or Path(settings.eval_dir).parent / "bench" / "reports"
+    rep = bench.run(settings, plan, out, lambda m: print(m, file=sys.stderr, flush=True),
+                    kind="quick" if args.quick else "full")
+    for t in rep["targets"]:
+        state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        print(f"{t['target']}: {t['measured']} (goal {t['goal']}) {state}")
+    print(f"wrote {out}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
     logging.getLogger("assistant").setLevel(settings.log_level)
+    # One BLAS/OpenMP thread per worker (set before numpy loads; workers inherit it): idle
+    # pool threads spin on a small machine and slow every request; workers give parallelism.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(settings.embed_threads))
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers or settings.workers,
                 log_level=settings.log_level.lower(),

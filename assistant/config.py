@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(
         ROOT / ".cache" / "models", description="Where the ONNX export of each model is kept.")
     embed_batch_size: int = Field(64, ge=1, le=4096)
+    query_cache_size: int = Field(
+        4096, ge=0, le=1_000_000, description="Query vectors kept per process (0: none).")
     embed_threads: int = Field(
         1, ge=1, le=256, description="CPU threads per process for the model and FAISS; "
         "parallelism comes from server workers.")

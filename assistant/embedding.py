@@ -84,6 +84,8 @@ class QueryCache:
                 return hit
         vec = self.encode([text])[0]
         vec.setflags(write=False)
+        if self._cache_size <= 0:
+            return vec
         with self._cache_lock:
             self._cache[text] = vec
             if len(self._cache) > self._cache_size:
@@ -176,12 +178,14 @@ def make_embedder(settings: "Settings") -> Embedder:
     """The embedder the settings ask for (`embed_backend`); cheap until `warm_up()`."""
     if settings.embed_backend == "torch":
         return SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
-                                           threads=settings.embed_threads)
+                                           threads=settings.embed_threads,
+                                           query_cache_size=settings.query_cache_size)
     from assistant.onnx_embedding import OnnxEmbedder
 
     return OnnxEmbedder(settings.model, cache_dir=settings.model_cache_dir,
                         quantized=settings.embed_backend == "onnx-int8",
-                        batch_size=settings.embed_batch_size, threads=settings.embed_threads)
+                        batch_size=settings.embed_batch_size, threads=settings.embed_threads,
+                        query_cache_size=settings.query_cache_size)
 
 
 # ---------------------------------------------------------------- ONNX export (needs torch)

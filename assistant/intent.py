@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from assistant.text import analyze, pre_analyzed
+from assistant.text import SparseTfidf, analyze, pre_analyzed
 from assistant.types import OUT_OF_SCOPE, Intent
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,19 @@ class IntentClassifier:
         self.labels = [str(c) for c in self._lexical.classes_]
         self._rows = rows
         self.warm_started = warm is not None
+        self._prepare()
         return self
+
+    def _prepare(self) -> None:
+        """The arrays `predict` uses: one query costs two small products, no sklearn call."""
+        assert self._vectorizer is not None and self._lexical is not None
+        self._fast = (SparseTfidf.from_vectorizer(self._vectorizer), _Linear(self._lexical),
+                      _Linear(self._dense))
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # rebuilt on load
+        return state
 
     def _can_warm_start(self, previous: "IntentClassifier", rows: frozenset[str],
                         labels: list[str]) -> bool:
@@ -114,8 +126,10 @@ class IntentClassifier:
         if self._lexical is None or self._vectorizer is None:
             raise RuntimeError("IntentClassifier used before fit() or load()")
         feats = tokens if tokens is not None else analyze(text)
-        p_lex = self._lexical.predict_proba(self._vectorizer.transform([feats]))[0]
-        p_dense = self._dense.predict_proba(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
+        tfidf, lexical, dense = self._fast
+        idx, vals = tfidf(feats)
+        p_lex = lexical.proba(lexical.coef[:, idx] @ vals)
+        p_dense = dense.proba(dense.coef @ np.asarray(vector, dtype=np.float64))
         w = self.dense_weight * max(0.0, min(1.0, known_ratio))
         probs = (1.0 - w) * p_lex + w * p_dense
         probs = probs / probs.sum()
@@ -133,6 +147,7 @@ class IntentClassifier:
         model = joblib.load(Path(folder) / name)
         if not isinstance(model, IntentClassifier):
             raise TypeError(f"{Path(folder) / name} does not hold an IntentClassifier")
+        model._prepare()
         return model
 
 
@@ -180,6 +195,21 @@ class _TemperatureScaled:
 
     def predict_proba(self, x) -> np.ndarray:
         return _softmax(_as_logits(self.model.decision_function(x)) / self.temperature)
+
+
+class _Linear:
+    """A fitted, temperature-scaled logistic regression as plain arrays (for one query)."""
+
+    def __init__(self, scaled: _TemperatureScaled) -> None:
+        self.coef = np.asarray(scaled.model.coef_, dtype=np.float64)
+        self.intercept = np.asarray(scaled.model.intercept_, dtype=np.float64)
+        self.temperature = float(scaled.temperature)
+
+    def proba(self, product: np.ndarray) -> np.ndarray:
+        """Class probabilities from `coef @ x` (two classes: sklearn's one-column form)."""
+        scores = np.asarray(product, dtype=np.float64) + self.intercept
+        logits = np.array([0.0, scores[0]]) if len(scores) == 1 else scores
+        return _softmax(logits.reshape(1, -1) / self.temperature)[0]
 
 
 def _row_key(text: str, label: str) -> str:

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant.index import Entry, VectorIndex
-from assistant.text import analyze, normalize, pre_analyzed
+from assistant.text import SparseTfidf, analyze, normalize, pre_analyzed, sparse_dot
 from assistant.types import OUT_OF_SCOPE, Hit, Intent
 
 
@@ -70,6 +70,10 @@ class HybridRetriever:
         self._body_ids = np.array([aid for aid, _ in bodies or []], dtype=object)
         self._body_matrix = (self._tfidf.transform([analyze(t) for _, t in bodies])
                              if bodies and entries else None)
+        # Query side without sklearn calls: one row per feature, read only for the query's.
+        self._query_tfidf = SparseTfidf.from_vectorizer(self._tfidf) if entries else None
+        self._matrix_t = self._matrix.T.tocsr() if self._matrix is not None else None
+        self._body_t = self._body_matrix.T.tocsr() if self._body_matrix is not None else None
 
     def search(self, q: QueryFeatures, k: int | None = None) -> list[Hit]:
         """Articles best first. `k` defaults to the configured number of candidates."""
@@ -119,15 +123,16 @@ class HybridRetriever:
     def _lexical_scores(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, str],
                                                           dict[str, float]]:
         """Best TF-IDF cosine per article over questions (and the text) and over bodies."""
-        vec = self._tfidf.transform([tokens])
-        if vec.nnz == 0:
+        assert self._query_tfidf is not None
+        idx, vals = self._query_tfidf(tokens)
+        if not len(idx):
             return {}, {}, {}
         body: dict[str, float] = {}
-        if self._body_matrix is not None:
-            for aid, sim in zip(self._body_ids, (self._body_matrix @ vec.T).toarray().ravel()):
+        if self._body_t is not None:
+            for aid, sim in zip(self._body_ids, sparse_dot(self._body_t, idx, vals)):
                 if sim > body.get(aid, 0.0):
                     body[aid] = float(sim)
-        sims = (self._matrix @ vec.T).toarray().ravel()
+        sims = sparse_dot(self._matrix_t, idx, vals)
         top = np.argpartition(-sims, min(len(sims) - 1, self.dense_top_k))[: self.dense_top_k]
         best: dict[str, float] = {}
         best_text: dict[str, str] = {}

@@ -12,6 +12,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from threadpoolctl import threadpool_limits
+
 from assistant import entities as ent
 from assistant import templates
 from assistant.answerer import REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals, Thresholds, decide
@@ -101,6 +103,7 @@ class Assistant:
         with self._reload_lock:
             if self._state is None:
                 set_threads(self.settings.embed_threads)
+                threadpool_limits(self.settings.embed_threads)  # BLAS under numpy/sklearn
                 state = self._load()  # checks the index and its model before loading the model
                 warm = getattr(self.embedder, "warm_up", None)
                 if warm:
