@@ -20,6 +20,7 @@ from assistant.embedding import Embedder
 from assistant.errors import IndexLoadError
 from assistant.intent import ARTICLES_FILE, FILE_NAME, IntentClassifier
 from assistant.kb import content_hash, load_kb
+from assistant.retrieval import LexicalIndex, body_text
 from assistant.text import analyze
 from assistant.types import OUT_OF_SCOPE, Article, KnowledgeBase
 
@@ -118,6 +119,10 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             IntentClassifier(**params).fit(
                 texts, article_labels, vectors, _previous_model(previous, ARTICLES_FILE),
                 tokens).save(stage, ARTICLES_FILE)
+        if progress:
+            progress("lexical index", 0, 1)
+        LexicalIndex.build(tokens[: len(entries)],
+                           [(a.id, analyze(body_text(a))) for a in kb.articles]).save(stage)
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]

@@ -17,22 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
-from scipy.optimize import minimize_scalar
-from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from assistant.text import SparseTfidf, analyze, pre_analyzed
 from assistant.types import OUT_OF_SCOPE, Intent
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,8 @@ class IntentClassifier:
 
     Trained on categories it is the intent classifier; trained on article ids it gives
     retrieval a per-article probability (the build trains both when they differ).
+    sklearn is imported only to train: `save` also writes the `ServingIntent` form, which a
+    server loads with numpy alone (less memory, faster start).
     """
 
     def __init__(self, *, dense_weight: float = 0.5, c: float = 10.0, seed: int = 0,
@@ -58,7 +59,7 @@ class IntentClassifier:
         self.labels: list[str] = []
         self.warm_started = False
         self._rows: frozenset[str] = frozenset()
-        self._vectorizer: TfidfVectorizer | None = None
+        self._vectorizer: "TfidfVectorizer | None" = None
         self._lexical = None
         self._dense = None
 
@@ -70,6 +71,8 @@ class IntentClassifier:
         `previous` (the last build's model) is used as a warm start when it learned the same
         labels from nearly the same rows; `tokens` are the texts' `analyze` output if known.
         """
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         if len(set(labels)) < 2:
             raise ValueError("the intent classifier needs at least two categories to learn")
         rows = frozenset(_row_key(t, lab) for t, lab in zip(texts, labels))
@@ -96,8 +99,12 @@ class IntentClassifier:
     def _prepare(self) -> None:
         """The arrays `predict` uses: one query costs two small products, no sklearn call."""
         assert self._vectorizer is not None and self._lexical is not None
-        self._fast = (SparseTfidf.from_vectorizer(self._vectorizer), _Linear(self._lexical),
-                      _Linear(self._dense))
+        self._fast = ServingIntent(self.labels, self.dense_weight,
+                                   SparseTfidf.from_vectorizer(self._vectorizer),
+                                   _Linear(self._lexical), _Linear(self._dense))
+
+    def serving(self) -> "ServingIntent":
+        return self._fast
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -115,6 +122,8 @@ class IntentClassifier:
         return changed <= WARM_START_MAX_CHANGE * max(len(rows), 1)
 
     def _model(self, y: np.ndarray) -> "_TemperatureScaled":
+        from sklearn.linear_model import LogisticRegression
+
         base = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced",
                                   random_state=self.seed)
         folds = min(3, min(Counter(y.tolist()).values()))
@@ -125,11 +134,60 @@ class IntentClassifier:
         """Calibrated category probabilities for one message (`tokens`: its `analyze`)."""
         if self._lexical is None or self._vectorizer is None:
             raise RuntimeError("IntentClassifier used before fit() or load()")
+        return self._fast.predict(text, vector, known_ratio, tokens)
+
+    def save(self, folder: Path, name: str = FILE_NAME) -> None:
+        """The full model (to warm-start the next build) and its serving form."""
+        import joblib
+
+        joblib.dump(self, Path(folder) / name)
+        with open(Path(folder) / serving_name(name), "wb") as f:
+            pickle.dump(self._fast, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(folder: Path, name: str = FILE_NAME) -> "IntentClassifier":
+        import joblib
+
+        model = joblib.load(Path(folder) / name)
+        if not isinstance(model, IntentClassifier):
+            raise TypeError(f"{Path(folder) / name} does not hold an IntentClassifier")
+        model._prepare()
+        return model
+
+
+def serving_name(name: str) -> str:
+    """File of the serving form next to the full model `name` (intent.joblib -> intent.serving.pkl)."""
+    return name.rsplit(".", 1)[0] + ".serving.pkl"
+
+
+def load_serving(folder: Path, name: str = FILE_NAME) -> "ServingIntent":
+    """What a server needs to predict, without sklearn; from an older index, the full model."""
+    path = Path(folder) / serving_name(name)
+    if not path.is_file():
+        return IntentClassifier.load(folder, name).serving()
+    with open(path, "rb") as f:
+        model = pickle.load(f)  # noqa: S301 - our own build output
+    if not isinstance(model, ServingIntent):
+        raise TypeError(f"{path} does not hold a ServingIntent")
+    return model
+
+
+class ServingIntent:
+    """The trained classifier as arrays: vocabulary, idf, coefficients and temperatures."""
+
+    def __init__(self, labels: list[str], dense_weight: float, tfidf: SparseTfidf,
+                 lexical: "_Linear", dense: "_Linear") -> None:
+        self.labels = list(labels)
+        self.dense_weight = dense_weight
+        self.tfidf, self.lexical, self.dense = tfidf, lexical, dense
+
+    def predict(self, text: str, vector: np.ndarray, known_ratio: float = 1.0,
+                tokens: list[str] | None = None) -> Intent:
+        """Calibrated category probabilities for one message (`tokens`: its `analyze`)."""
         feats = tokens if tokens is not None else analyze(text)
-        tfidf, lexical, dense = self._fast
-        idx, vals = tfidf(feats)
-        p_lex = lexical.proba(lexical.coef[:, idx] @ vals)
-        p_dense = dense.proba(dense.coef @ np.asarray(vector, dtype=np.float64))
+        idx, vals = self.tfidf(feats)
+        p_lex = self.lexical.proba(self.lexical.coef[:, idx] @ vals)
+        p_dense = self.dense.proba(self.dense.coef @ np.asarray(vector, dtype=np.float64))
         w = self.dense_weight * max(0.0, min(1.0, known_ratio))
         probs = (1.0 - w) * p_lex + w * p_dense
         probs = probs / probs.sum()
@@ -139,17 +197,6 @@ class IntentClassifier:
         return Intent(category=best, confidence=by_label[best], out_of_scope=oos,
                       probabilities=by_label)
 
-    def save(self, folder: Path, name: str = FILE_NAME) -> None:
-        joblib.dump(self, Path(folder) / name, compress=3)
-
-    @staticmethod
-    def load(folder: Path, name: str = FILE_NAME) -> "IntentClassifier":
-        model = joblib.load(Path(folder) / name)
-        if not isinstance(model, IntentClassifier):
-            raise TypeError(f"{Path(folder) / name} does not hold an IntentClassifier")
-        model._prepare()
-        return model
-
 
 class _TemperatureScaled:
     """Logistic regression whose softmax temperature is fitted on cross-validated logits.
@@ -158,7 +205,7 @@ class _TemperatureScaled:
     ranking, and predicting costs one model: no per-class calibrators.
     """
 
-    def __init__(self, model: LogisticRegression, folds: int) -> None:
+    def __init__(self, model: "LogisticRegression", folds: int) -> None:
         self.model = model
         self.folds = folds
         self.temperature = 1.0
@@ -171,6 +218,10 @@ class _TemperatureScaled:
         is kept and its coefficients (`coef`, when the features were renumbered) start the
         solver, which then needs a few iterations instead of a full cross-validation.
         """
+        from sklearn.base import clone
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if warm is not None:
@@ -216,7 +267,7 @@ def _row_key(text: str, label: str) -> str:
     return hashlib.blake2b(f"{label}\x1f{text}".encode(), digest_size=12).hexdigest()
 
 
-def _remap(previous: IntentClassifier, vectorizer: TfidfVectorizer) -> np.ndarray:
+def _remap(previous: IntentClassifier, vectorizer: "TfidfVectorizer") -> np.ndarray:
     """The previous lexical coefficients moved to the new vocabulary's columns (new n-grams
     start at zero)."""
     old_vocab = previous._vectorizer.vocabulary_  # type: ignore[union-attr]
@@ -247,6 +298,8 @@ def _fit_temperature(logits: np.ndarray, index: np.ndarray) -> float:
     def nll(t: float) -> float:
         p = _softmax(logits / t)[np.arange(len(index)), index]
         return float(-np.log(np.clip(p, 1e-12, None)).mean())
+
+    from scipy.optimize import minimize_scalar
 
     result = minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded")
     return float(result.x)

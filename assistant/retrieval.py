@@ -8,16 +8,19 @@ of thresholds works for both languages.
 
 from __future__ import annotations
 
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant.index import Entry, VectorIndex
 from assistant.text import SparseTfidf, analyze, normalize, pre_analyzed, sparse_dot
-from assistant.types import OUT_OF_SCOPE, Hit, Intent
+from assistant.types import OUT_OF_SCOPE, Article, Hit, Intent
+
+LEXICAL_FILE = "lexical.pkl"
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,71 @@ class QueryFeatures:
     tokens: list[str] | None = None  # `analyze(text)`, computed once per query
 
 
+def body_text(a: Article) -> str:
+    """What the body field of the lexical index holds for an article."""
+    return f"{a.title}\n{' '.join(a.tags)}\n{a.body}"
+
+
+@dataclass(frozen=True)
+class CsrRows:
+    """A transposed TF-IDF matrix as CSR arrays: row f lists the texts holding feature f."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    width: int  # number of texts
+
+    @classmethod
+    def transpose_of(cls, matrix) -> "CsrRows":
+        t = matrix.T.tocsr()
+        return cls(t.indptr, t.indices, t.data, int(matrix.shape[0]))
+
+
+@dataclass(frozen=True)
+class LexicalIndex:
+    """The TF-IDF side of retrieval, built once per index (by the build, with sklearn) and
+    read by servers with numpy alone: the query weights and one row per feature."""
+
+    tfidf: SparseTfidf
+    entries: CsrRows
+    body_ids: tuple[str, ...] = ()
+    bodies: CsrRows | None = None
+
+    @classmethod
+    def build(cls, entry_tokens: list[list[str]],
+              bodies: list[tuple[str, list[str]]] | None = None) -> "LexicalIndex":
+        """From the `analyze` output of each entry text and of each (article id, body)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
+        matrix = vectorizer.fit_transform(entry_tokens)
+        body_rows = (CsrRows.transpose_of(vectorizer.transform([t for _, t in bodies]))
+                     if bodies else None)
+        return cls(SparseTfidf.from_vectorizer(vectorizer), CsrRows.transpose_of(matrix),
+                   tuple(aid for aid, _ in bodies or []), body_rows)
+
+    def save(self, folder: Path) -> None:
+        with open(Path(folder) / LEXICAL_FILE, "wb") as f:
+            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(folder: Path) -> "LexicalIndex | None":
+        """The saved lexical index, or None for an index built before it was saved."""
+        path = Path(folder) / LEXICAL_FILE
+        if not path.is_file():
+            return None
+        with open(path, "rb") as f:
+            lexical = pickle.load(f)  # noqa: S301 - our own build output
+        return lexical if isinstance(lexical, LexicalIndex) else None
+
+
 class HybridRetriever:
     """Scores articles for a query. Lexical structures are built once per index."""
 
     def __init__(self, vectors: VectorIndex, entries: list[Entry], categories: dict[str, str],
                  weights: Weights, *, bodies: list[tuple[str, str]] | None = None,
-                 dense_top_k: int = 64, candidates: int = 10) -> None:
+                 dense_top_k: int = 64, candidates: int = 10,
+                 lexical: LexicalIndex | None = None) -> None:
         if vectors.size != len(entries):
             raise ValueError("vectors and entries differ in length")
         self._vectors = vectors
@@ -63,17 +125,14 @@ class HybridRetriever:
         self._by_article: dict[str, list[int]] = defaultdict(list)
         for i, e in enumerate(entries):
             self._by_article[e.article_id].append(i)
-        self._tfidf = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
-        self._matrix = (self._tfidf.fit_transform([analyze(t) for t in self._texts])
-                        if entries else None)
-        # Article bodies: a second, weaker lexical field (words users use but questions lack).
-        self._body_ids = np.array([aid for aid, _ in bodies or []], dtype=object)
-        self._body_matrix = (self._tfidf.transform([analyze(t) for _, t in bodies])
-                             if bodies and entries else None)
-        # Query side without sklearn calls: one row per feature, read only for the query's.
-        self._query_tfidf = SparseTfidf.from_vectorizer(self._tfidf) if entries else None
-        self._matrix_t = self._matrix.T.tocsr() if self._matrix is not None else None
-        self._body_t = self._body_matrix.T.tocsr() if self._body_matrix is not None else None
+        self._choices = {aid: [self._texts[i] for i in rows]
+                         for aid, rows in self._by_article.items()}
+        # Article bodies are a second, weaker lexical field (words users use, questions lack).
+        if lexical is None and entries:
+            lexical = LexicalIndex.build([analyze(t) for t in self._texts],
+                                         [(aid, analyze(t)) for aid, t in bodies or []])
+        self._lexical = lexical
+        self._body_ids = np.array(lexical.body_ids if lexical else (), dtype=object)
 
     def search(self, q: QueryFeatures, k: int | None = None) -> list[Hit]:
         """Articles best first. `k` defaults to the configured number of candidates."""
@@ -123,16 +182,17 @@ class HybridRetriever:
     def _lexical_scores(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, str],
                                                           dict[str, float]]:
         """Best TF-IDF cosine per article over questions (and the text) and over bodies."""
-        assert self._query_tfidf is not None
-        idx, vals = self._query_tfidf(tokens)
+        lex = self._lexical
+        assert lex is not None
+        idx, vals = lex.tfidf(tokens)
         if not len(idx):
             return {}, {}, {}
         body: dict[str, float] = {}
-        if self._body_t is not None:
-            for aid, sim in zip(self._body_ids, sparse_dot(self._body_t, idx, vals)):
+        if lex.bodies is not None:
+            for aid, sim in zip(self._body_ids, sparse_dot(lex.bodies, idx, vals)):
                 if sim > body.get(aid, 0.0):
                     body[aid] = float(sim)
-        sims = sparse_dot(self._matrix_t, idx, vals)
+        sims = sparse_dot(lex.entries, idx, vals)
         top = np.argpartition(-sims, min(len(sims) - 1, self.dense_top_k))[: self.dense_top_k]
         best: dict[str, float] = {}
         best_text: dict[str, str] = {}
@@ -148,7 +208,7 @@ class HybridRetriever:
 
     def _fuzzy(self, query_norm: str, article_id: str) -> tuple[float, str]:
         """Typo-tolerant similarity to the article's closest question (re-ranking only)."""
-        choices = [self._texts[i] for i in self._by_article.get(article_id, [])]
+        choices = self._choices.get(article_id)
         if not choices or not query_norm:
             return 0.0, ""
         match = process.extractOne(query_norm, choices, scorer=fuzz.WRatio)

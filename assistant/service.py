@@ -22,8 +22,8 @@ from assistant.embedding import Embedder, make_embedder
 from assistant.errors import QueueError
 from assistant.handoff import HandoffQueue, SqliteHandoffQueue
 from assistant.index import LoadedIndex, load_index, set_threads
-from assistant.intent import ARTICLES_FILE, IntentClassifier
-from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
+from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
+from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
 from assistant.safety import looks_like_scam, looks_like_theft, redact
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
@@ -72,8 +72,8 @@ class _State:
     """One loaded index version and everything built from it; swapped whole on reload."""
 
     index: LoadedIndex
-    classifier: IntentClassifier
-    article_classifier: IntentClassifier | None
+    classifier: ServingIntent
+    article_classifier: ServingIntent | None
     retriever: HybridRetriever
     handoff_flags: dict[str, bool]
 
@@ -131,9 +131,9 @@ class Assistant:
     def _load(self) -> "_State":
         loaded = load_index(self.settings.index_dir, expected_model=self.settings.model,
                             expected_backend=getattr(self.embedder, "backend", None))
-        classifier = IntentClassifier.load(loaded.path)
+        classifier = load_serving(loaded.path)
         articles_file = loaded.path / ARTICLES_FILE
-        article_classifier = (IntentClassifier.load(loaded.path, ARTICLES_FILE)
+        article_classifier = (load_serving(loaded.path, ARTICLES_FILE)
                               if articles_file.is_file() else None)
         categories = {a.id: a.category for a in loaded.kb.articles}
         s = self.settings
@@ -141,8 +141,9 @@ class Assistant:
             loaded.vectors, loaded.entries, categories,
             Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent,
                     s.weight_article, s.weight_body),
-            bodies=[(a.id, f"{a.title}\n{' '.join(a.tags)}\n{a.body}") for a in loaded.kb.articles],
-            dense_top_k=s.dense_top_k, candidates=s.candidates)
+            bodies=[(a.id, body_text(a)) for a in loaded.kb.articles],
+            dense_top_k=s.dense_top_k, candidates=s.candidates,
+            lexical=LexicalIndex.load(loaded.path))
         log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
                  loaded.manifest.articles, loaded.manifest.model)
         return _State(loaded, classifier, article_classifier, retriever,

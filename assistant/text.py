@@ -131,8 +131,9 @@ class SparseTfidf:
 
 def sparse_dot(matrix_t, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
     """`matrix @ q` for a query `q` given as (indices, weights), where `matrix_t` is the
-    transposed matrix in CSR form (one row per feature): only the query's rows are read."""
-    out = np.zeros(matrix_t.shape[1], dtype=np.float64)
+    transposed matrix as CSR arrays (`indptr`, `indices`, `data`, `width`: one row per
+    feature): only the query's rows are read."""
+    out = np.zeros(matrix_t.width, dtype=np.float64)
     indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
     for i, w in zip(idx.tolist(), vals.tolist()):
         start, end = indptr[i], indptr[i + 1]
