@@ -128,7 +128,8 @@ class OnnxEmbedder(QueryCache):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Basic fusions run as fast here as all of them and keep ~25 MB less per worker.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.log_severity_level = 3
         file = "model-int8.onnx" if self.quantized else "model.onnx"
         try:
