@@ -165,7 +165,9 @@ def edit_one_article(kb: Path) -> Path:
     path = sorted((kb / "en").glob("*.md"))[0]
     text = path.read_text("utf-8")
     head, sep, body = text.partition("\n---\n")
-    head = head.replace("questions:\n", "questions:\n  - \"one more way users ask this\"\n", 1)
+    n = head.count("one more way users ask this") + 1
+    head = head.replace("questions:\n", f"questions:\n  - \"one more way users ask this {n}\"\n",
+                        1)
     path.write_text(head + sep + body + "\nEdited for the incremental build benchmark.\n",
                     "utf-8")
     return path

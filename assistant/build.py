@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 CACHE_FILE = "embeddings.npz"
+TOKENS_FILE = "analyzed.pkl"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str, backend: str | None = No
 
 def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
                 progress: Progress | None = None, intent_dense_weight: float = 0.5,
-                intent_c: float = 10.0, article_classifier_max_ids: int = 1000,
+                intent_c: float = 10.0, article_classifier_max_ids: int = 300,
                 threads: int = 1) -> BuildResult:
     """Validate `kb_dir` and publish a new index under `out_dir`.
 
@@ -104,7 +106,9 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     try:
         labels = [_category(kb, e.article_id, e.lang) for e in entries] + \
             [OUT_OF_SCOPE] * len(kb.out_of_scope)
-        tokens = [analyze(t) for t in texts]
+        bodies = [body_text(a) for a in kb.articles]
+        analyzed = _analyze_all(texts + bodies, previous.tokens if previous else {})
+        tokens = analyzed[: len(texts)]
         if progress:
             progress("training intent classifier", 0, 1)
         params = {"dense_weight": intent_dense_weight, "c": intent_c, "threads": threads}
@@ -122,7 +126,9 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
         if progress:
             progress("lexical index", 0, 1)
         LexicalIndex.build(tokens[: len(entries)],
-                           [(a.id, analyze(body_text(a))) for a in kb.articles]).save(stage)
+                           [(a.id, t) for a, t in zip(kb.articles, analyzed[len(texts):])]
+                           ).save(stage)
+        _save_tokens(stage, texts + bodies, analyzed)
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
@@ -148,6 +154,7 @@ class _Previous:
     cache: dict[str, np.ndarray]
     articles: dict[str, str]
     path: Path | None = None  # its folder, when its classifiers may seed this build's
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # analyzed texts by key
 
 
 def _previous(out_dir: Path, model_name: str, backend: str) -> _Previous | None:
@@ -169,7 +176,35 @@ def _previous(out_dir: Path, model_name: str, backend: str) -> _Previous | None:
         except (OSError, ValueError, KeyError):
             cache = {}
     return _Previous(cache, {a.key: _fingerprint(a) for a in loaded.kb.articles},
-                     loaded.path if same else None)
+                     loaded.path if same else None, _load_tokens(loaded.path))
+
+
+def _analyzer_key() -> str:
+    """Changes whenever the analyzer's code (assistant/text.py) changes."""
+    return hashlib.sha256(Path(analyze.__code__.co_filename).read_bytes()).hexdigest()[:16]
+
+
+def _analyze_all(texts: list[str], cache: dict[str, list[str]]) -> list[list[str]]:
+    """`analyze` of each text, reusing the previous build's for unchanged texts (an edit in
+    English then never loads jieba's dictionary)."""
+    return [cache[k] if (k := _key(t)) in cache else analyze(t) for t in texts]
+
+
+def _save_tokens(stage: Path, texts: list[str], tokens: list[list[str]]) -> None:
+    data = {"analyzer": _analyzer_key(), "tokens": {_key(t): tok for t, tok in zip(texts, tokens)}}
+    with open(stage / TOKENS_FILE, "wb") as f:
+        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_tokens(folder: Path) -> dict[str, list[str]]:
+    try:
+        with open(folder / TOKENS_FILE, "rb") as f:
+            data = pickle.load(f)  # noqa: S301 - our own build output
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("analyzer") != _analyzer_key():
+        return {}
+    return data.get("tokens", {})
 
 
 def _previous_model(previous: _Previous | None, name: str) -> IntentClassifier | None:

@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     snippet_chars: int = Field(160, ge=20, le=2000)
     intent_c: float = Field(10.0, gt=0, description="Inverse regularisation of the classifiers.")
     article_classifier_max_ids: int = Field(
-        1000, ge=0, description="Largest number of article ids for which the build trains "
+        300, ge=0, description="Largest number of article ids for which the build trains "
         "the article classifier (its cost grows with ids x questions).")
     intent_dense_weight: float = Field(
         0.5, ge=0, le=1, description="Share of the embedding model in the intent classifier.")

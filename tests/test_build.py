@@ -184,3 +184,21 @@ def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_ma
                          article_classifier_max_ids=3)
     assert not (capped.path / ARTICLES_FILE).is_file()
     assert (capped.path / "lexical.pkl").is_file() and (capped.path / "intent.serving.pkl").is_file()
+
+
+@pytest.mark.slow
+def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
+    import pickle
+
+    from assistant.build import TOKENS_FILE, _load_tokens, _key
+    from assistant.text import analyze
+
+    kb = write_kb(tmp_path / "kb")
+    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    kept = _load_tokens(result.path)
+    for text in ["钱包密码忘了怎么办", "I forgot my wallet password"]:
+        assert kept[_key(text)] == analyze(text)
+    data = pickle.loads((result.path / TOKENS_FILE).read_bytes())
+    data["analyzer"] = "another analyzer"  # a changed analyzer must not reuse old tokens
+    (result.path / TOKENS_FILE).write_bytes(pickle.dumps(data))
+    assert _load_tokens(result.path) == {}
