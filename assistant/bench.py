@@ -475,11 +475,13 @@ def check_targets(report: dict) -> list[dict]:
     best_2w = max((r.get("rps") or 0 for r in srv["runs"]
                    if r["route"] == "answer" and r["workers"] == 2), default=None)
     rss = [x for xs in srv.get("rss_mb_after_load", {}).values() for x in xs]
+    # Latency at 4 clients as deployed: one worker per core (the most workers measured).
+    w = max((r["workers"] for r in srv["runs"]), default=1)
     measured = {
-        "answer_p50_ms_c4": _run_of(report, "answer", 1, 4).get("p50_ms"),
-        "answer_p99_ms_c4": _run_of(report, "answer", 1, 4).get("p99_ms"),
+        "answer_p50_ms_c4": _run_of(report, "answer", w, 4).get("p50_ms"),
+        "answer_p99_ms_c4": _run_of(report, "answer", w, 4).get("p99_ms"),
         "answer_rps_2_workers": best_2w,
-        "search_p50_ms": _run_of(report, "search", 1, 4).get("p50_ms"),
+        "search_p50_ms": _run_of(report, "search", w, 4).get("p50_ms"),
         "cold_start_s": statistics.median(srv["cold_start_s"]) if srv["cold_start_s"] else None,
         "rss_mb_per_worker": max(rss) if rss else None,
         "build_1000_s": builds.get("synthetic_1000", {}).get("cold", {}).get("build_s"),
@@ -491,7 +493,10 @@ def check_targets(report: dict) -> list[dict]:
         higher_is_better = key.startswith("answer_rps")
         met = None if value is None else (value >= target if higher_is_better else
                                           value <= target)
-        out.append({"target": key, "goal": (">= " if higher_is_better else "<= ") + str(target),
+        where = f" ({w} worker{'s' if w > 1 else ''}, 4 clients)" if key in (
+            "answer_p50_ms_c4", "answer_p99_ms_c4", "search_p50_ms") else ""
+        out.append({"target": key + where,
+                    "goal": (">= " if higher_is_better else "<= ") + str(target),
                     "measured": value, "met": met})
     return out
 

@@ -133,9 +133,12 @@ def sparse_dot(matrix_t, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
     """`matrix @ q` for a query `q` given as (indices, weights), where `matrix_t` is the
     transposed matrix as CSR arrays (`indptr`, `indices`, `data`, `width`: one row per
     feature): only the query's rows are read."""
-    out = np.zeros(matrix_t.width, dtype=np.float64)
-    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
-    for i, w in zip(idx.tolist(), vals.tolist()):
-        start, end = indptr[i], indptr[i + 1]
-        out[indices[start:end]] += w * data[start:end]
-    return out
+    indptr = matrix_t.indptr
+    starts, lengths = indptr[idx], indptr[idx + 1] - indptr[idx]
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(matrix_t.width, dtype=np.float64)
+    # Positions of all the query's rows in `indices`/`data`, gathered in one go.
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    weights = np.repeat(vals, lengths) * matrix_t.data[offsets]
+    return np.bincount(matrix_t.indices[offsets], weights=weights, minlength=matrix_t.width)

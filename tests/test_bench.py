@@ -36,9 +36,11 @@ def test_summarize_percentiles_and_errors():
 
 
 def _report(answer_p50: float, rps_2w: float) -> dict:
-    runs = [{"route": "answer", "workers": 1, "concurrency": 4, "p50_ms": answer_p50,
+    runs = [{"route": "answer", "workers": 1, "concurrency": 4, "p50_ms": 99.0,
+             "p99_ms": 99.0, "rps": 50.0, "requests": 10, "p95_ms": 99.0, "errors": 0},
+            {"route": "answer", "workers": 2, "concurrency": 4, "p50_ms": answer_p50,
              "p99_ms": 12.0, "rps": 300.0, "requests": 10, "p95_ms": 9.0, "errors": 0},
-            {"route": "search", "workers": 1, "concurrency": 4, "p50_ms": 2.0, "p99_ms": 5.0,
+            {"route": "search", "workers": 2, "concurrency": 4, "p50_ms": 2.0, "p99_ms": 5.0,
              "rps": 500.0, "requests": 10, "p95_ms": 4.0, "errors": 0},
             {"route": "answer", "workers": 2, "concurrency": 16, "p50_ms": 9.0, "p99_ms": 30.0,
              "rps": rps_2w, "requests": 10, "p95_ms": 20.0, "errors": 0}]
@@ -57,14 +59,15 @@ def _report(answer_p50: float, rps_2w: float) -> dict:
 
 def test_targets_are_judged_from_the_measurements():
     report = _report(answer_p50=4.0, rps_2w=450.0)
-    got = {t["target"]: (t["measured"], t["met"]) for t in bench.check_targets(report)}
-    assert got["answer_p50_ms_c4"] == (4.0, True)
+    got = {t["target"].split(" (")[0]: (t["measured"], t["met"])
+           for t in bench.check_targets(report)}
+    assert got["answer_p50_ms_c4"] == (4.0, True)  # judged with 2 workers, as deployed
     assert got["answer_rps_2_workers"] == (450.0, True)
     assert got["cold_start_s"] == (0.9, True)  # the median of the cold starts
     assert got["rss_mb_per_worker"] == (210.0, False)  # the largest worker counts
     assert got["build_1000_s"] == (20.0, False)
     assert got["incremental_s"] == (1.5, True)
-    slow = {t["target"]: t["met"] for t in bench.check_targets(_report(6.0, 100.0))}
+    slow = {t["target"].split(" (")[0]: t["met"] for t in bench.check_targets(_report(6.0, 100.0))}
     assert slow["answer_p50_ms_c4"] is False and slow["answer_rps_2_workers"] is False
 
 
