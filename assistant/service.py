@@ -76,6 +76,7 @@ class _State:
     article_classifier: ServingIntent | None
     retriever: HybridRetriever
     handoff_flags: dict[str, bool]
+    snippets: dict[tuple[str, str, str], str]  # (id, article lang, reply lang) -> snippet
 
 
 class Assistant:
@@ -146,8 +147,11 @@ class Assistant:
             lexical=LexicalIndex.load(loaded.path))
         log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
                  loaded.manifest.articles, loaded.manifest.model)
+        snippets = {(a.id, a.lang, lang): _snippet(templates.render_article(
+                        a, ent.Entities(), self.facts, lang), s.snippet_chars)
+                    for a in loaded.kb.articles for lang in LANGS}
         return _State(loaded, classifier, article_classifier, retriever,
-                      {a.id: a.handoff for a in loaded.kb.articles})
+                      {a.id: a.handoff for a in loaded.kb.articles}, snippets)
 
     @property
     def state(self) -> "_State":
@@ -234,9 +238,8 @@ class Assistant:
             article = st.index.kb.get(h.id, lang)
             if article is None:
                 continue
-            body = templates.render_article(article, ent.Entities(), self.facts, lang)
             results.append(SearchResult(h.id, article.title, article.category, article.lang,
-                                        _snippet(body, self.settings.snippet_chars), h.score))
+                                        st.snippets[(article.id, article.lang, lang)], h.score))
         return results
 
     def health(self) -> dict:
