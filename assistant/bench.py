@@ -504,6 +504,8 @@ def check_targets(report: dict) -> list[dict]:
 def write_reports(report: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = "bench" if report["kind"] == "full" else "bench-quick"
+    if report.get("backend", "onnx") != "onnx":  # the default backend's report has no suffix
+        stem += f"-{report['backend']}"
     paths = [out_dir / f"{stem}.json", out_dir / f"{stem}.md"]
     paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
     paths[1].write_text(markdown(report), "utf-8")

@@ -113,6 +113,10 @@ class Assistant:
                 open_queue = getattr(self.queue, "open", None)
                 if open_queue:
                     open_queue()
+                # jieba's dictionary takes ~0.5 s to load: ready for the first Chinese
+                # message without delaying readiness (English needs no segmentation).
+                threading.Thread(target=analyze, args=("钱包助记词",), daemon=True,
+                                 name="jieba-warm-up").start()
         return self
 
     def reload(self) -> bool:
