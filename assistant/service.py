@@ -89,6 +89,7 @@ class Assistant:
         self.queue: HandoffQueue = queue or SqliteHandoffQueue(settings.queue_path)
         self._state: _State | None = None
         self._reload_lock = threading.Lock()
+        self._segmenter_warm = False
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
             {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
@@ -113,11 +114,17 @@ class Assistant:
                 open_queue = getattr(self.queue, "open", None)
                 if open_queue:
                     open_queue()
-                # jieba's dictionary takes ~0.5 s to load: ready for the first Chinese
-                # message without delaying readiness (English needs no segmentation).
-                threading.Thread(target=analyze, args=("钱包助记词",), daemon=True,
-                                 name="jieba-warm-up").start()
         return self
+
+    def _warm_segmenter(self) -> None:
+        """Load jieba's dictionary (~0.5 s) in the background once the first message is
+        answered: neither start-up nor that first reply waits for it, and it is usually
+        ready before the first Chinese message (which would otherwise load it itself)."""
+        if self._segmenter_warm:
+            return
+        self._segmenter_warm = True
+        threading.Thread(target=analyze, args=("钱包助记词",), daemon=True,
+                         name="jieba-warm-up").start()
 
     def reload(self) -> bool:
         """Load the currently published index next to the serving one, then swap.
@@ -224,6 +231,7 @@ class Assistant:
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
                  reply.action, features.intent.category, features.intent.confidence,
                  hits[0].id if hits else "-", decision.confidence, lang, elapsed)
+        self._warm_segmenter()
         return reply, Trace(text, lang, features.intent, tuple(hits), elapsed,
                             features.known_ratio)
 
@@ -244,6 +252,7 @@ class Assistant:
                 continue
             results.append(SearchResult(h.id, article.title, article.category, article.lang,
                                         st.snippets[(article.id, article.lang, lang)], h.score))
+        self._warm_segmenter()
         return results
 
     def health(self) -> dict:
