@@ -435,6 +435,35 @@ def measure_server(plan: Plan, env: dict[str, str], work: Path, log: Log) -> dic
     return results
 
 
+# ---------------------------------------------------------------- in process
+
+def cpu_per_request(settings: Settings, work: Path, n: int) -> dict:
+    """CPU milliseconds per message without HTTP, split into the model and the rest (the
+    eval messages, query cache off): where a request's time goes."""
+    from assistant.service import Assistant
+    from assistant.text import normalize
+
+    s = settings.model_copy(update={"data_dir": work / "inprocess", "query_cache_size": 0})
+    a = Assistant(s).warm_up()
+    try:
+        texts = [json.loads(r.split(b"\r\n\r\n", 1)[1])["query"]
+                 for r in load_requests(n)["answer"]]
+        for t in texts[:20]:
+            a.answer(t)
+        out = {}
+        for name, fn in (("answer", lambda t: a.answer(t)),
+                         ("search", lambda t: a.search(t[:12])),
+                         ("embedding", lambda t: a.embedder.encode_query(normalize(t)))):
+            started = time.process_time()
+            for t in texts:
+                fn(t)
+            out[f"{name}_cpu_ms"] = round((time.process_time() - started) / len(texts) * 1000, 2)
+        out["answer_without_model_cpu_ms"] = round(out["answer_cpu_ms"] - out["embedding_cpu_ms"], 2)
+        return out
+    finally:
+        a.close()
+
+
 # ---------------------------------------------------------------- the whole run
 
 def run(settings: Settings, plan: Plan, out_dir: Path, log: Log, kind: str = "full") -> dict:
@@ -454,6 +483,8 @@ def run(settings: Settings, plan: Plan, out_dir: Path, log: Log, kind: str = "fu
                "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
         log("server (index: " + str(settings.index_dir) + ")")
         report["server"] = measure_server(plan, env, work, log)
+        report["in_process"] = cpu_per_request(settings, work, min(plan.requests, 458))
+        log(f"  in process: {report['in_process']}")
         report["builds"] = measure_builds(plan, work, env, log)
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["seconds"] = round(time.perf_counter() - started, 1)
@@ -538,6 +569,12 @@ def markdown(report: dict) -> str:
         lines.append(f"| {route} | {r['workers']} | {r['concurrency']} | {r['requests']} | "
                      f"{r['rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
                      f"{r['errors']} |")
+    if report.get("in_process"):
+        p = report["in_process"]
+        lines += ["", f"In process, without HTTP (CPU per message): `/answer` path "
+                  f"{p['answer_cpu_ms']} ms, of which the embedding model {p['embedding_cpu_ms']} "
+                  f"ms and everything else {p['answer_without_model_cpu_ms']} ms; `/search` path "
+                  f"{p['search_cpu_ms']} ms."]
     lines += ["", "## Index builds", "",
               "`build` is the build itself (the manifest's `build_seconds`); `process` adds "
               "starting Python and importing the libraries.", "",
