@@ -28,7 +28,10 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
                                generate_latest)
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from uvicorn.protocols.http.h11_impl import H11Protocol
+try:  # the C parser when installed (about three times less CPU per request than h11)
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpProtocol
+except ImportError:  # pragma: no cover - httptools is a dependency
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _HttpProtocol
 
 from assistant import __version__
 from assistant.config import Settings, load_settings
@@ -146,8 +149,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     return app
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with Nagle's algorithm off on every connection.
+class NoDelayHttpProtocol(_HttpProtocol):
+    """uvicorn's HTTP protocol (httptools, else h11) with Nagle's algorithm off on every
+    connection.
 
     With `--workers` uvicorn hands the listening socket to the workers and asyncio no longer
     recognises its connections as TCP, so Nagle stays on: the response's second write then

@@ -266,6 +266,14 @@ class Server:
         serving = [p for p in children if "spawn_main" in _cmd(p)] or [self.proc.pid]
         return [round(_rss_kb(p) / 1024, 1) for p in serving]
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the serving processes (robust to other load on the
+        machine, unlike latency)."""
+        assert self.proc is not None
+        pids = [p for p in _children(self.proc.pid) if "spawn_main" in _cmd(p)] or \
+            [self.proc.pid]
+        return sum(_cpu_seconds(p) for p in pids)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -292,6 +300,14 @@ def _cmd(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kb(pid: int) -> int:
@@ -423,12 +439,15 @@ def measure_server(plan: Plan, env: dict[str, str], work: Path, log: Log) -> dic
             for route in ("answer", "search"):
                 asyncio.run(_load(server.port, reqs[route][: min(50, plan.requests)], 2))
                 for c in plan.concurrencies:
+                    cpu_before = server.cpu_seconds()
                     r = asyncio.run(_load(server.port, reqs[route], c))
-                    r.update(route=route, workers=workers)
+                    cpu = server.cpu_seconds() - cpu_before
+                    r.update(route=route, workers=workers,
+                             server_cpu_ms=round(cpu / max(1, len(reqs[route])) * 1000, 2))
                     results["runs"].append(r)
                     log(f"  {workers} worker(s) {route} c={c}: {r['rps']} req/s, p50 "
                         f"{r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
-                        f"errors {r['errors']}")
+                        f"errors {r['errors']}, server CPU {r['server_cpu_ms']} ms/request")
             results.setdefault("rss_mb_after_load", {})[str(workers)] = server.worker_rss_mb()
         finally:
             server.stop()
@@ -562,13 +581,15 @@ def markdown(report: dict) -> str:
               f"{', '.join(f'{x} s' for x in srv['cold_start_s'])}.",
               f"Resident memory per serving process: idle {srv.get('rss_mb_idle')} MB; after "
               f"load {srv.get('rss_mb_after_load')} MB (by worker count).", "",
-              "| route | workers | clients | requests | req/s | p50 ms | p95 ms | p99 ms | errors |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "`server CPU` is the CPU time the serving processes used per request: unlike the "
+              "latencies, it does not grow when other work shares the machine.", "",
+              "| route | workers | clients | requests | req/s | p50 ms | p95 ms | p99 ms | errors "
+              "| server CPU ms |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in srv["runs"]:
         route = "`POST /answer`" if r["route"] == "answer" else "`GET /search`"
         lines.append(f"| {route} | {r['workers']} | {r['concurrency']} | {r['requests']} | "
                      f"{r['rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
-                     f"{r['errors']} |")
+                     f"{r['errors']} | {r.get('server_cpu_ms', '—')} |")
     if report.get("in_process"):
         p = report["in_process"]
         lines += ["", f"In process, without HTTP (CPU per message): `/answer` path "

@@ -302,7 +302,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ.setdefault(var, str(settings.embed_threads))
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers or settings.workers,
-                log_level=settings.log_level.lower(), http="assistant.api:NoDelayH11Protocol",
+                log_level=settings.log_level.lower(), http="assistant.api:NoDelayHttpProtocol",
                 access_log=False)  # the app logs each request itself, without query text
     return 0
 
