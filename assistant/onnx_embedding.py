@@ -4,7 +4,8 @@ The model is exported once per model (`assistant.embedding.export_onnx`, in a ch
 because it needs torch) into a cache folder keyed by the model and its files:
 
     <cache>/<model>-<key>/model.onnx        transformer + mean pooling + normalize, fp32
-    <cache>/<model>-<key>/model-int8.onnx   the same, weights int8 (dynamic, per channel)
+    <cache>/<model>-<key>/model-int8.onnx   the same, int8 (dynamic, per channel) except the
+                                            layers that lose accuracy
     <cache>/<model>-<key>/tokenizer.json    the model's tokenizer
     <cache>/<model>-<key>/meta.json         inputs, max tokens, dimension, unknown token
 
@@ -35,7 +36,7 @@ from assistant.embedding import QueryCache, resolve_model
 log = logging.getLogger(__name__)
 
 #: Bump when the exported graph changes, so cached exports are redone.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 EXPORT_TIMEOUT_S = 900
 
 

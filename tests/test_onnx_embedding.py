@@ -42,7 +42,7 @@ def test_int8_is_close_to_torch_and_batch_invariant(embedder, torch_embedder):
     one_by_one = np.stack([int8.encode([t])[0] for t in texts])
     assert np.allclose(batch, one_by_one, atol=1e-6)  # index and queries agree exactly
     cos = (batch * torch_embedder.encode(texts)).sum(axis=1)
-    assert cos.mean() >= 0.98 and cos.min() >= 0.95  # close, not identical: not the default
+    assert cos.min() >= 0.99  # the sensitive layers stay fp32
 
 
 def test_export_folder_is_keyed_by_model(tmp_path):
