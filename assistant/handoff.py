@@ -100,13 +100,16 @@ class SqliteHandoffQueue:
                 )
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 raise QueueError(f"cannot store the ticket: {exc}") from exc
         position = self.position(ticket_id) or 1
         return Ticket(id=ticket_id, position=position)
 
     def get(self, ticket_id: str) -> dict | None:
-        row = self.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        with self._lock:  # one statement at a time on the shared connection (see position)
+            row = self.conn.execute("SELECT * FROM tickets WHERE id = ?",
+                                    (ticket_id,)).fetchone()
         if row is None:
             return None
         data = dict(row)
@@ -114,24 +117,31 @@ class SqliteHandoffQueue:
         return data
 
     def position(self, ticket_id: str) -> int | None:
-        """1-based place among open tickets (urgent first, then oldest); None if not open."""
-        row = self.conn.execute(
-            "SELECT seq, priority FROM tickets WHERE id = ? AND status = 'open'",
-            (ticket_id,)).fetchone()
-        if row is None:
-            return None
-        seq, priority = row
-        if priority == "urgent":
-            query = ("SELECT COUNT(*) FROM tickets WHERE status = 'open' AND priority = 'urgent'"
-                     " AND seq <= ?")
-        else:
-            query = ("SELECT COUNT(*) FROM tickets WHERE status = 'open' AND "
-                     "(priority = 'urgent' OR seq <= ?)")
-        return int(self.conn.execute(query, (seq,)).fetchone()[0])
+        """1-based place among open tickets (urgent first, then oldest); None if not open.
+
+        Reads hold the lock too: a read in flight on the shared connection pins an old
+        snapshot, and another thread's BEGIN IMMEDIATE then fails at once with "database is
+        locked" when a second server worker has written meanwhile.
+        """
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT seq, priority FROM tickets WHERE id = ? AND status = 'open'",
+                (ticket_id,)).fetchone()
+            if row is None:
+                return None
+            seq, priority = row
+            if priority == "urgent":
+                query = ("SELECT COUNT(*) FROM tickets WHERE status = 'open' AND "
+                         "priority = 'urgent' AND seq <= ?")
+            else:
+                query = ("SELECT COUNT(*) FROM tickets WHERE status = 'open' AND "
+                         "(priority = 'urgent' OR seq <= ?)")
+            return int(self.conn.execute(query, (seq,)).fetchone()[0])
 
     def open_count(self) -> int:
-        return int(self.conn.execute(
-            "SELECT COUNT(*) FROM tickets WHERE status = 'open'").fetchone()[0])
+        with self._lock:
+            return int(self.conn.execute(
+                "SELECT COUNT(*) FROM tickets WHERE status = 'open'").fetchone()[0])
 
     def close(self) -> None:
         if self._conn is not None:

@@ -70,3 +70,29 @@ def test_unknown_priority_is_refused(tmp_path):
     with pytest.raises(QueueError, match="priority"):
         q.create(query="x", lang="en", session_id=None, category=None, reason="",
                  candidates=[], priority="vip")
+
+
+def _worker_process(path: str, n: int) -> int:
+    """One server worker: several request threads creating tickets and reading positions."""
+    q = SqliteHandoffQueue(path).open()
+    def one(i: int):
+        ticket = _create(q, f"p{i}")
+        q.open_count()  # reads in flight while other threads begin writes
+        return ticket
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tickets = list(pool.map(one, range(n)))
+    q.close()
+    return len(tickets)
+
+
+def test_two_worker_processes_write_tickets_at_once(tmp_path):
+    """Two server workers share the queue file; neither may fail with 'database is locked'."""
+    import multiprocessing
+
+    path = str(tmp_path / "q.sqlite3")
+    SqliteHandoffQueue(path).open().close()
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        made = pool.starmap(_worker_process, [(path, 300), (path, 300)])
+    assert made == [300, 300]
+    assert SqliteHandoffQueue(path).open().open_count() == 600
