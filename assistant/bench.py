@@ -477,7 +477,8 @@ def cpu_per_request(settings: Settings, work: Path, n: int) -> dict:
             for t in texts:
                 fn(t)
             out[f"{name}_cpu_ms"] = round((time.process_time() - started) / len(texts) * 1000, 2)
-        out["answer_without_model_cpu_ms"] = round(out["answer_cpu_ms"] - out["embedding_cpu_ms"], 2)
+        rest = out["answer_cpu_ms"] - out["embedding_cpu_ms"]
+        out["answer_without_model_cpu_ms"] = round(rest, 2)
         return out
     finally:
         a.close()

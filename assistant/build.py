@@ -133,7 +133,8 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
         manifest = ix.Manifest(
-            version=version, model=model_name, backend=backend, dimension=int(vectors.shape[1]), kb_hash=kb_hash,
+            version=version, model=model_name, backend=backend,
+            dimension=int(vectors.shape[1]), kb_hash=kb_hash,
             articles=len(kb.articles), article_ids=len(kb.ids()), vectors=len(entries),
             out_of_scope=len(kb.out_of_scope),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

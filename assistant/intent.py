@@ -156,7 +156,7 @@ class IntentClassifier:
 
 
 def serving_name(name: str) -> str:
-    """File of the serving form next to the full model `name` (intent.joblib -> intent.serving.pkl)."""
+    """The serving form's file next to the full model (intent.joblib: intent.serving.pkl)."""
     return name.rsplit(".", 1)[0] + ".serving.pkl"
 
 

@@ -167,8 +167,9 @@ class OnnxEmbedder(QueryCache):
         self.warm_up()
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        raw = self._tokenizer.encode_batch([str(t).strip() for t in texts],  # type: ignore[union-attr]
-                                           add_special_tokens=False)
+        tokenizer = self._tokenizer
+        assert tokenizer is not None
+        raw = tokenizer.encode_batch([str(t).strip() for t in texts], add_special_tokens=False)
         seqs = [self._prefix + e.ids[: self._max_content] + self._suffix for e in raw]
         out = np.empty((len(seqs), self._dimension), dtype=np.float32)
         if self.quantized:  # batch-invariant vectors: one text per run
@@ -189,7 +190,9 @@ class OnnxEmbedder(QueryCache):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        vecs = self._session.run(None, {k: feed[k] for k in self._inputs})[0]  # type: ignore[union-attr]
+        session = self._session
+        assert session is not None
+        vecs = session.run(None, {k: feed[k] for k in self._inputs})[0]
         return np.asarray(vecs, dtype=np.float32)
 
     def known_ratio(self, text: str) -> float:
