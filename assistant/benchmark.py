@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 from assistant.answerer import Decision, Thresholds, decide
-from assistant.build import build_index
+from assistant.build import build_index, build_options
 from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.errors import AssistantError
@@ -167,8 +167,7 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
     started = time.perf_counter()
     ids = write_kb(tune_train, work / "kb-tune")
     build_index(work / "kb-tune", work / "index-tune", embedder, model_name=settings.model,
-                intent_dense_weight=settings.intent_dense_weight,
-                    intent_c=settings.intent_c)
+                **build_options(settings))
     log(f"built tuning index in {time.perf_counter() - started:.0f}s")
     s_tune = _settings(settings, work, "tune")
     assistant = Assistant(s_tune, embedder=embedder).warm_up()
@@ -184,8 +183,7 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
         ids = write_kb(train, work / "kb")
         build_started = time.perf_counter()
         build_index(work / "kb", work / "index", embedder, model_name=settings.model,
-                    intent_dense_weight=settings.intent_dense_weight,
-                    intent_c=settings.intent_c)
+                    **build_options(settings))
         log(f"built final index in {time.perf_counter() - build_started:.0f}s")
         final = _with_weights(_settings(settings, work, ""), weights)
     else:

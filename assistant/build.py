@@ -6,25 +6,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant import index as ix
 from assistant.embedding import Embedder
 from assistant.errors import IndexLoadError
-from assistant.intent import ARTICLES_FILE, IntentClassifier
+from assistant.intent import ARTICLES_FILE, FILE_NAME, IntentClassifier
 from assistant.kb import content_hash, load_kb
+from assistant.retrieval import LexicalIndex, body_text
+from assistant.text import analyze
 from assistant.types import OUT_OF_SCOPE, Article, KnowledgeBase
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 CACHE_FILE = "embeddings.npz"
+TOKENS_FILE = "analyzed.pkl"
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,16 @@ class BuildResult:
     reused: int
 
 
-def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
-    """Why the index must be rebuilt, or None when it matches the KB and the model."""
+def build_options(settings: "Settings") -> dict:
+    """The `build_index` keyword arguments that come from settings."""
+    return {"intent_dense_weight": settings.intent_dense_weight, "intent_c": settings.intent_c,
+            "article_classifier_max_ids": settings.article_classifier_max_ids,
+            "threads": settings.embed_threads}
+
+
+def is_stale(kb_dir: Path, index_dir: Path, model: str, backend: str | None = None) -> str | None:
+    """Why the index must be rebuilt, or None when it matches the KB, the model and the
+    embedding backend (when given)."""
     try:
         manifest = ix.read_manifest(index_dir)
     except IndexLoadError as exc:
@@ -58,6 +74,8 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
         return "index format changed"
     if manifest.model != model:
         return f"model changed ({manifest.model} -> {model})"
+    if backend is not None and manifest.backend != backend:
+        return f"embedding backend changed ({manifest.backend} -> {backend})"
     if manifest.kb_hash != content_hash(kb_dir):
         return "knowledge base changed"
     return None
@@ -65,20 +83,24 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str) -> str | None:
 
 def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
                 progress: Progress | None = None, intent_dense_weight: float = 0.5,
-                intent_c: float = 10.0, publish: bool = True) -> BuildResult:
+                intent_c: float = 10.0, article_classifier_max_ids: int = 300,
+                threads: int = 1, publish: bool = True) -> BuildResult:
     """Validate `kb_dir` and publish a new index under `out_dir`.
 
     With `publish=False` the new version is only placed under `out_dir/versions/` (not made
     current), so it can be checked first; `index.activate(out_dir, result.path)` publishes it.
 
     Raises KBValidationError before touching `out_dir` when the KB has errors; any failure
-    after that discards the staging folder, so the previous index keeps serving.
+    after that discards the staging folder, so the previous index keeps serving. The
+    article classifier is trained only up to `article_classifier_max_ids` article ids (its
+    cost grows with ids x rows); above that retrieval uses the category classifier alone.
     """
     started = time.perf_counter()
     kb = load_kb(kb_dir)
     kb_hash = content_hash(kb_dir)
     entries = _entries(kb.articles)
-    previous = _previous(out_dir, model_name)
+    backend = str(getattr(embedder, "backend", "torch"))
+    previous = _previous(out_dir, model_name, backend)
     texts = [e.text for e in entries] + list(kb.out_of_scope)
     vectors, embedded, reused = _embed(texts, embedder, previous.cache if previous else {},
                                        progress)
@@ -87,18 +109,29 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     try:
         labels = [_category(kb, e.article_id, e.lang) for e in entries] + \
             [OUT_OF_SCOPE] * len(kb.out_of_scope)
+        bodies = [body_text(a) for a in kb.articles]
+        analyzed = _analyze_all(texts + bodies, previous.tokens if previous else {})
+        tokens = analyzed[: len(texts)]
         if progress:
             progress("training intent classifier", 0, 1)
-        classifier = IntentClassifier(dense_weight=intent_dense_weight, c=intent_c).fit(
-            texts, labels, vectors)
+        params = {"dense_weight": intent_dense_weight, "c": intent_c, "threads": threads}
+        classifier = IntentClassifier(**params).fit(
+            texts, labels, vectors, _previous_model(previous, FILE_NAME), tokens)
         classifier.save(stage)
-        if not _one_article_per_category(kb):
+        if not _one_article_per_category(kb) and len(kb.ids()) <= article_classifier_max_ids:
             if progress:
                 progress("training article classifier", 0, 1)
             article_labels = [e.article_id for e in entries] + \
                 [OUT_OF_SCOPE] * len(kb.out_of_scope)
-            IntentClassifier(dense_weight=intent_dense_weight, c=intent_c).fit(
-                texts, article_labels, vectors).save(stage, ARTICLES_FILE)
+            IntentClassifier(**params).fit(
+                texts, article_labels, vectors, _previous_model(previous, ARTICLES_FILE),
+                tokens).save(stage, ARTICLES_FILE)
+        if progress:
+            progress("lexical index", 0, 1)
+        LexicalIndex.build(tokens[: len(entries)],
+                           [(a.id, t) for a, t in zip(kb.articles, analyzed[len(texts):])]
+                           ).save(stage)
+        _save_tokens(stage, texts + bodies, analyzed)
         keys = np.array([_key(t) for t in texts])
         np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
@@ -108,7 +141,8 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
                 n += 1
                 version = f"{taken}-{n}"
         manifest = ix.Manifest(
-            version=version, model=model_name, dimension=int(vectors.shape[1]), kb_hash=kb_hash,
+            version=version, model=model_name, backend=backend,
+            dimension=int(vectors.shape[1]), kb_hash=kb_hash,
             articles=len(kb.articles), article_ids=len(kb.ids()), vectors=len(entries),
             out_of_scope=len(kb.out_of_scope),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -128,23 +162,69 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
 class _Previous:
     cache: dict[str, np.ndarray]
     articles: dict[str, str]
+    path: Path | None = None  # its folder, when its classifiers may seed this build's
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # analyzed texts by key
 
 
-def _previous(out_dir: Path, model_name: str) -> _Previous | None:
-    """Embeddings and article fingerprints of the published index, if it is readable."""
+def _previous(out_dir: Path, model_name: str, backend: str) -> _Previous | None:
+    """Embeddings and article fingerprints of the published index, if it is readable.
+
+    Its vectors (and classifiers) are reused only when the model and backend are the same.
+    """
     try:
         loaded = ix.load_index(out_dir)
     except IndexLoadError:
         return None
     cache: dict[str, np.ndarray] = {}
     cache_file = loaded.path / CACHE_FILE
-    if loaded.manifest.model == model_name and cache_file.is_file():
+    same = loaded.manifest.model == model_name and loaded.manifest.backend == backend
+    if same and cache_file.is_file():
         try:
             with np.load(cache_file) as data:
                 cache = dict(zip(data["keys"].tolist(), data["vectors"]))
         except (OSError, ValueError, KeyError):
             cache = {}
-    return _Previous(cache, {a.key: _fingerprint(a) for a in loaded.kb.articles})
+    return _Previous(cache, {a.key: _fingerprint(a) for a in loaded.kb.articles},
+                     loaded.path if same else None, _load_tokens(loaded.path))
+
+
+def _analyzer_key() -> str:
+    """Changes whenever the analyzer's code (assistant/text.py) changes."""
+    return hashlib.sha256(Path(analyze.__code__.co_filename).read_bytes()).hexdigest()[:16]
+
+
+def _analyze_all(texts: list[str], cache: dict[str, list[str]]) -> list[list[str]]:
+    """`analyze` of each text, reusing the previous build's for unchanged texts (an edit in
+    English then never loads jieba's dictionary)."""
+    return [cache[k] if (k := _key(t)) in cache else analyze(t) for t in texts]
+
+
+def _save_tokens(stage: Path, texts: list[str], tokens: list[list[str]]) -> None:
+    data = {"analyzer": _analyzer_key(), "tokens": {_key(t): tok for t, tok in zip(texts, tokens)}}
+    with open(stage / TOKENS_FILE, "wb") as f:
+        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_tokens(folder: Path) -> dict[str, list[str]]:
+    try:
+        with open(folder / TOKENS_FILE, "rb") as f:
+            data = pickle.load(f)  # noqa: S301 - our own build output
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("analyzer") != _analyzer_key():
+        return {}
+    return data.get("tokens", {})
+
+
+def _previous_model(previous: _Previous | None, name: str) -> IntentClassifier | None:
+    """The previous build's classifier `name`, to warm-start from; None if unusable."""
+    if previous is None or previous.path is None or not (previous.path / name).is_file():
+        return None
+    try:
+        return IntentClassifier.load(previous.path, name)
+    except Exception:  # noqa: BLE001 - any unreadable model only costs a full training
+        log.info("previous %s unreadable; training from scratch", name)
+        return None
 
 
 def _embed(texts: list[str], embedder: Embedder, cache: dict[str, np.ndarray],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -86,10 +87,18 @@ def _parser() -> argparse.ArgumentParser:
     gaps.add_argument("--out", type=Path, help="also write <out>.md and <out>.json")
     gaps.set_defaults(func=_gaps)
 
+    perf = sub.add_parser("bench", help="measure speed, memory and build times, write "
+                          "bench/reports/")
+    perf.add_argument("--quick", action="store_true", help="fewer requests, no 10,000-article KB")
+    perf.add_argument("--requests", type=int, help="requests per route and concurrency")
+    perf.add_argument("--workers", default="1,2", help="worker counts to load (default: 1,2)")
+    perf.add_argument("--report-dir", type=Path, help="report folder (default: bench/reports/)")
+    perf.set_defaults(func=_bench)
+
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="server processes (default: setting, 1)")
     serve.set_defaults(func=_serve)
     return p
 
@@ -148,7 +157,7 @@ def _search(args: argparse.Namespace) -> int:
 def _gaps(args: argparse.Namespace) -> int:
     """Print (and optionally write) the largest groups of unanswered messages."""
     from assistant import insights
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.embedding import make_embedder
     from assistant.handoff import open_queue
 
     settings = _settings(args)
@@ -160,7 +169,7 @@ def _gaps(args: argparse.Namespace) -> int:
         items = insights.gap_items(queue.events(insights.since(args.days)))
     finally:
         queue.close()
-    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
+    embedder = make_embedder(settings)
     found = insights.gaps(items, embedder, distance=settings.gaps_distance,
                           top=args.top or settings.gaps_top, max_items=settings.gaps_max_items)
     data = {"days": args.days, "unanswered": len(items), "groups": [g.to_dict() for g in found]}
@@ -176,18 +185,18 @@ def _gaps(args: argparse.Namespace) -> int:
 
 def build_command(args: argparse.Namespace) -> int:
     """Validate and build; prints what changed. Exit 2 on KB errors (old index untouched)."""
-    from assistant.build import build_index, is_stale
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.build import build_index, build_options, is_stale
+    from assistant.embedding import make_embedder
 
     settings = _settings(args)
     if args.if_stale:
-        reason = is_stale(settings.kb_dir, settings.index_dir, settings.model)
+        reason = is_stale(settings.kb_dir, settings.index_dir, settings.model,
+                          settings.embed_backend)
         if reason is None:
             print(f"index is up to date ({settings.index_dir})")
             return 0
         print(f"rebuilding index: {reason}")
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
-                                           threads=settings.torch_threads)
+    embedder = make_embedder(settings)
 
     def progress(stage: str, done: int, total: int) -> None:
         if not args.quiet:
@@ -197,8 +206,7 @@ def build_command(args: argparse.Namespace) -> int:
         return _checked_build(settings, embedder, args.force, progress)
     result = build_index(settings.kb_dir, settings.index_dir, embedder,
                          model_name=settings.model, progress=progress,
-                         intent_dense_weight=settings.intent_dense_weight,
-                    intent_c=settings.intent_c)
+                         **build_options(settings))
     _print_build(result)
     print(f"published to {result.path}")
     return 0
@@ -218,7 +226,7 @@ def _checked_build(settings: Settings, embedder, force: bool, progress) -> int:
 
 def _print_build(result) -> None:
     m = result.manifest
-    print(f"built index {m.version} in {m.build_seconds:.1f}s: {m.articles} articles "
+    print(f"built index {m.version} in {m.build_seconds:.1f}s ({m.backend}): {m.articles} articles "
           f"({m.article_ids} ids), {m.vectors} vectors, {m.out_of_scope} out-of-scope examples; "
           f"embedded {result.embedded}, reused {result.reused}")
     c = result.changes
@@ -232,13 +240,12 @@ def _print_build(result) -> None:
 
 def _lint(args: argparse.Namespace) -> int:
     """Exit 1 when the linter finds errors (or any finding with --strict)."""
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.embedding import make_embedder
     from assistant.lint import lint_kb
 
     settings = _settings(args)
     kb_dir = args.kb or settings.kb_dir
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
-                                           threads=settings.torch_threads)
+    embedder = make_embedder(settings)
     report = lint_kb(kb_dir, settings, embedder, index_root=args.index,
                      progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
     print(report.to_json() if args.format == "json" else report.to_markdown(), end="")
@@ -332,11 +339,10 @@ def _benchmark(args: argparse.Namespace) -> int:
     import tempfile
 
     from assistant import benchmark as bm
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.embedding import make_embedder
 
     settings = _settings(args)
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size,
-                                           threads=settings.torch_threads)
+    embedder = make_embedder(settings)
     name = args.folder.resolve().name + (f"-{args.per_label}-per-label" if args.per_label else "")
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         work = args.work or Path(tmp)
@@ -352,15 +358,43 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from assistant import bench
+
+    settings = _settings(args)
+    plan = bench.Plan.quick() if args.quick else bench.Plan()
+    try:
+        workers = tuple(int(w) for w in args.workers.split(","))
+    except ValueError:
+        print(f"error: --workers {args.workers!r}: give worker counts like 1,2", file=sys.stderr)
+        return 2
+    plan = dataclasses.replace(plan, workers=workers,
+                               requests=args.requests or plan.requests)
+    out = args.report_dir or Path(settings.eval_dir).parent / "bench" / "reports"
+    rep = bench.run(settings, plan, out, lambda m: print(m, file=sys.stderr, flush=True),
+                    kind="quick" if args.quick else "full")
+    for t in rep["targets"]:
+        state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        print(f"{t['target']}: {t['measured']} (goal {t['goal']}) {state}")
+    print(f"wrote {out}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
     _preflight(settings)
     logging.getLogger("assistant").setLevel(settings.log_level)
+    # One BLAS/OpenMP thread per worker (set before numpy loads; workers inherit it): idle
+    # pool threads spin on a small machine and slow every request; workers give parallelism.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(settings.embed_threads))
     uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers,
-                log_level=settings.log_level.lower(),
+                port=args.port or settings.port, workers=args.workers or settings.workers,
+                log_level=settings.log_level.lower(), http="assistant.api:NoDelayHttpProtocol",
                 access_log=False)  # the app logs each request itself, without query text
     return 0
 

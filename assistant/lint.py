@@ -185,15 +185,14 @@ class _index_for:
         if manifest and manifest.kb_hash == content_hash(self.kb_dir) \
                 and manifest.model == self.settings.model:
             return configured
-        from assistant.build import build_index
+        from assistant.build import build_index, build_options
 
         if self.progress:
             self.progress("building a temporary index of this KB")
         self._tmp = tempfile.TemporaryDirectory(prefix="assistant-lint-")
         root = Path(self._tmp.name) / "index"
         build_index(self.kb_dir, root, self.embedder, model_name=self.settings.model,
-                    intent_dense_weight=self.settings.intent_dense_weight,
-                    intent_c=self.settings.intent_c)
+                    **build_options(self.settings))
         return root
 
     def __exit__(self, *exc: object) -> None:

@@ -8,17 +8,20 @@ of thresholds works for both languages.
 
 from __future__ import annotations
 
+import pickle
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant.index import Entry, VectorIndex
-from assistant.text import analyze, normalize, pre_analyzed
-from assistant.types import OUT_OF_SCOPE, Hit, Intent
+from assistant.text import SparseTfidf, analyze, normalize, pre_analyzed, sparse_dot
+from assistant.types import OUT_OF_SCOPE, Article, Hit, Intent
+
+LEXICAL_FILE = "lexical.pkl"
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,71 @@ class QueryFeatures:
     tokens: list[str] | None = None  # `analyze(text)`, computed once per query
 
 
+def body_text(a: Article) -> str:
+    """What the body field of the lexical index holds for an article."""
+    return f"{a.title}\n{' '.join(a.tags)}\n{a.body}"
+
+
+@dataclass(frozen=True)
+class CsrRows:
+    """A transposed TF-IDF matrix as CSR arrays: row f lists the texts holding feature f."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    width: int  # number of texts
+
+    @classmethod
+    def transpose_of(cls, matrix) -> "CsrRows":
+        t = matrix.T.tocsr()
+        return cls(t.indptr, t.indices, t.data, int(matrix.shape[0]))
+
+
+@dataclass(frozen=True)
+class LexicalIndex:
+    """The TF-IDF side of retrieval, built once per index (by the build, with sklearn) and
+    read by servers with numpy alone: the query weights and one row per feature."""
+
+    tfidf: SparseTfidf
+    entries: CsrRows
+    body_ids: tuple[str, ...] = ()
+    bodies: CsrRows | None = None
+
+    @classmethod
+    def build(cls, entry_tokens: list[list[str]],
+              bodies: list[tuple[str, list[str]]] | None = None) -> "LexicalIndex":
+        """From the `analyze` output of each entry text and of each (article id, body)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
+        matrix = vectorizer.fit_transform(entry_tokens)
+        body_rows = (CsrRows.transpose_of(vectorizer.transform([t for _, t in bodies]))
+                     if bodies else None)
+        return cls(SparseTfidf.from_vectorizer(vectorizer), CsrRows.transpose_of(matrix),
+                   tuple(aid for aid, _ in bodies or []), body_rows)
+
+    def save(self, folder: Path) -> None:
+        with open(Path(folder) / LEXICAL_FILE, "wb") as f:
+            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(folder: Path) -> "LexicalIndex | None":
+        """The saved lexical index, or None for an index built before it was saved."""
+        path = Path(folder) / LEXICAL_FILE
+        if not path.is_file():
+            return None
+        with open(path, "rb") as f:
+            lexical = pickle.load(f)  # noqa: S301 - our own build output
+        return lexical if isinstance(lexical, LexicalIndex) else None
+
+
 class HybridRetriever:
     """Scores articles for a query. Lexical structures are built once per index."""
 
     def __init__(self, vectors: VectorIndex, entries: list[Entry], categories: dict[str, str],
                  weights: Weights, *, bodies: list[tuple[str, str]] | None = None,
-                 dense_top_k: int = 64, candidates: int = 10) -> None:
+                 dense_top_k: int = 64, candidates: int = 10,
+                 lexical: LexicalIndex | None = None) -> None:
         if vectors.size != len(entries):
             raise ValueError("vectors and entries differ in length")
         self._vectors = vectors
@@ -64,13 +126,14 @@ class HybridRetriever:
         self._by_article: dict[str, list[int]] = defaultdict(list)
         for i, e in enumerate(entries):
             self._by_article[e.article_id].append(i)
-        self._tfidf = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
-        self._matrix = (self._tfidf.fit_transform([analyze(t) for t in self._texts])
-                        if entries else None)
-        # Article bodies: a second, weaker lexical field (words users use but questions lack).
-        self._body_ids = np.array([aid for aid, _ in bodies or []], dtype=object)
-        self._body_matrix = (self._tfidf.transform([analyze(t) for _, t in bodies])
-                             if bodies and entries else None)
+        self._choices = {aid: [self._texts[i] for i in rows]
+                         for aid, rows in self._by_article.items()}
+        # Article bodies are a second, weaker lexical field (words users use, questions lack).
+        if lexical is None and entries:
+            lexical = LexicalIndex.build([analyze(t) for t in self._texts],
+                                         [(aid, analyze(t)) for aid, t in bodies or []])
+        self._lexical = lexical
+        self._body_ids = np.array(lexical.body_ids if lexical else (), dtype=object)
 
     def search(self, q: QueryFeatures, k: int | None = None,
                include: Iterable[str] = ()) -> list[Hit]:
@@ -102,10 +165,10 @@ class HybridRetriever:
         prelim = {aid: combine(h, w, q.known_ratio) for aid, h in evidence.items()}
         shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
         shortlist += [aid for aid in dict.fromkeys(include) if aid not in shortlist]
-        query_norm = normalize(q.text)
+        fuzzy = self._fuzzy(normalize(q.text), shortlist)
         hits = []
         for aid in shortlist:
-            fz, matched = self._fuzzy(query_norm, aid)
+            fz, matched = fuzzy.get(aid, (0.0, ""))
             h = replace(evidence[aid], fuzzy=fz, matched=evidence[aid].matched or matched)
             hits.append(replace(h, score=combine(h, w, q.known_ratio)))
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -126,15 +189,17 @@ class HybridRetriever:
     def _lexical_scores(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, str],
                                                           dict[str, float]]:
         """Best TF-IDF cosine per article over questions (and the text) and over bodies."""
-        vec = self._tfidf.transform([tokens])
-        if vec.nnz == 0:
+        lex = self._lexical
+        assert lex is not None
+        idx, vals = lex.tfidf(tokens)
+        if not len(idx):
             return {}, {}, {}
         body: dict[str, float] = {}
-        if self._body_matrix is not None:
-            for aid, sim in zip(self._body_ids, (self._body_matrix @ vec.T).toarray().ravel()):
+        if lex.bodies is not None:
+            for aid, sim in zip(self._body_ids, sparse_dot(lex.bodies, idx, vals)):
                 if sim > body.get(aid, 0.0):
                     body[aid] = float(sim)
-        sims = (self._matrix @ vec.T).toarray().ravel()
+        sims = sparse_dot(lex.entries, idx, vals)
         top = np.argpartition(-sims, min(len(sims) - 1, self.dense_top_k))[: self.dense_top_k]
         best: dict[str, float] = {}
         best_text: dict[str, str] = {}
@@ -148,15 +213,28 @@ class HybridRetriever:
                 best_text[aid] = self._entries[p].text
         return best, best_text, body
 
-    def _fuzzy(self, query_norm: str, article_id: str) -> tuple[float, str]:
-        """Typo-tolerant similarity to the article's closest question (re-ranking only)."""
-        choices = [self._texts[i] for i in self._by_article.get(article_id, [])]
-        if not choices or not query_norm:
-            return 0.0, ""
-        match = process.extractOne(query_norm, choices, scorer=fuzz.WRatio)
-        if match is None:
-            return 0.0, ""
-        return match[1] / 100.0, self._entries[self._by_article[article_id][match[2]]].text
+    def _fuzzy(self, query_norm: str, article_ids: list[str]) -> dict[str, tuple[float, str]]:
+        """Typo-tolerant similarity of each article's closest question (re-ranking only),
+        all articles' questions scored in one rapidfuzz call."""
+        if not query_norm:
+            return {}
+        flat: list[str] = []
+        spans = []
+        for aid in article_ids:
+            choices = self._choices.get(aid) or []
+            spans.append((aid, len(flat), len(choices)))
+            flat.extend(choices)
+        if not flat:
+            return {}
+        scores = process.cdist([query_norm], flat, scorer=fuzz.WRatio, dtype=np.float64,
+                               workers=1)[0]
+        out = {}
+        for aid, start, n in spans:
+            if n:
+                best = int(np.argmax(scores[start:start + n]))
+                out[aid] = (float(scores[start + best]) / 100.0,
+                            self._entries[self._by_article[aid][best]].text)
+        return out
 
 
 EVIDENCE = ("dense", "lexical", "fuzzy", "intent", "article", "body")

@@ -11,9 +11,10 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from assistant import entities as ent
 from assistant import templates
@@ -21,12 +22,12 @@ from assistant.articles import category_label, to_html
 from assistant.answerer import (REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals,
                                 Thresholds, decide, without_human_request)
 from assistant.config import Settings
-from assistant.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.embedding import Embedder, make_embedder
 from assistant.errors import QueueError
 from assistant.handoff import HandoffQueue, NewTicket, Pace, open_queue
-from assistant.index import LoadedIndex, load_index
-from assistant.intent import ARTICLES_FILE, IntentClassifier
-from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
+from assistant.index import LoadedIndex, load_index, set_threads
+from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
+from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
 from assistant.safety import looks_like_scam, looks_like_theft, redact
 from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, normalize
@@ -109,12 +110,13 @@ class _State:
     """One loaded index version and everything built from it; swapped whole on reload."""
 
     index: LoadedIndex
-    classifier: IntentClassifier
-    article_classifier: IntentClassifier | None
+    classifier: ServingIntent
+    article_classifier: ServingIntent | None
     retriever: HybridRetriever
     handoff_flags: dict[str, bool]
     search_index: SearchIndex | None = None  # the search box's prefix and typo lookup
     search_cache: ResultCache | None = None
+    rendered: dict[tuple[str, str], str] = field(default_factory=dict)  # article bodies, once
 
 
 class Assistant:
@@ -123,14 +125,14 @@ class Assistant:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
                  queue: HandoffQueue | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or SentenceTransformerEmbedder(
-            settings.model, batch_size=settings.embed_batch_size, threads=settings.torch_threads)
+        self.embedder = embedder or make_embedder(settings)
         self.queue: HandoffQueue = queue or open_queue(
             settings.queue_dsn, settings.queue_path,
             pace=Pace(settings.handoff_minutes_per_ticket, settings.handoff_pace_window),
             pool_size=settings.queue_pool_size, timeout_seconds=settings.queue_timeout_seconds)
         self._state: _State | None = None
         self._reload_lock = threading.Lock()
+        self._segmenter_warm = False
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
             {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
@@ -145,6 +147,8 @@ class Assistant:
             return self
         with self._reload_lock:
             if self._state is None:
+                set_threads(self.settings.embed_threads)
+                threadpool_limits(self.settings.embed_threads)  # BLAS under numpy/sklearn
                 state = self._load()  # checks the index and its model before loading the model
                 warm = getattr(self.embedder, "warm_up", None)
                 if warm:
@@ -154,6 +158,16 @@ class Assistant:
                 if open_queue:
                     open_queue()
         return self
+
+    def _warm_segmenter(self) -> None:
+        """Load jieba's dictionary (~0.5 s) in the background once the first message is
+        answered: neither start-up nor that first reply waits for it, and it is usually
+        ready before the first Chinese message (which would otherwise load it itself)."""
+        if self._segmenter_warm:
+            return
+        self._segmenter_warm = True
+        threading.Thread(target=analyze, args=("钱包助记词",), daemon=True,
+                         name="jieba-warm-up").start()
 
     def reload(self) -> bool:
         """Load the currently published index next to the serving one, then swap.
@@ -170,10 +184,11 @@ class Assistant:
             return True
 
     def _load(self) -> "_State":
-        loaded = load_index(self.settings.index_dir, expected_model=self.settings.model)
-        classifier = IntentClassifier.load(loaded.path)
+        loaded = load_index(self.settings.index_dir, expected_model=self.settings.model,
+                            expected_backend=getattr(self.embedder, "backend", None))
+        classifier = load_serving(loaded.path)
         articles_file = loaded.path / ARTICLES_FILE
-        article_classifier = (IntentClassifier.load(loaded.path, ARTICLES_FILE)
+        article_classifier = (load_serving(loaded.path, ARTICLES_FILE)
                               if articles_file.is_file() else None)
         categories = {a.id: a.category for a in loaded.kb.articles}
         s = self.settings
@@ -181,13 +196,16 @@ class Assistant:
             loaded.vectors, loaded.entries, categories,
             Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent,
                     s.weight_article, s.weight_body),
-            bodies=[(a.id, f"{a.title}\n{' '.join(a.tags)}\n{a.body}") for a in loaded.kb.articles],
-            dense_top_k=s.dense_top_k, candidates=s.candidates)
+            bodies=[(a.id, body_text(a)) for a in loaded.kb.articles],
+            dense_top_k=s.dense_top_k, candidates=s.candidates,
+            lexical=LexicalIndex.load(loaded.path))
         log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
                  loaded.manifest.articles, loaded.manifest.model)
+        rendered = {(a.id, a.lang): templates.render_article(a, ent.Entities(), self.facts, a.lang)
+                    for a in loaded.kb.articles}
         return _State(loaded, classifier, article_classifier, retriever,
                       {a.id: a.handoff for a in loaded.kb.articles},
-                      SearchIndex(loaded.kb.articles), ResultCache(s.search_cache_size))
+                      SearchIndex(loaded.kb.articles), ResultCache(s.search_cache_size), rendered)
 
     @property
     def state(self) -> "_State":
@@ -286,6 +304,7 @@ class Assistant:
         log.info("action=%s intent=%s(%.2f) top=%s score=%.3f lang=%s ms=%.1f",
                  reply.action, features.intent.category, features.intent.confidence,
                  hits[0].id if hits else "-", decision.confidence, lang, elapsed)
+        self._warm_segmenter()
         return reply, Trace(text, lang, features.intent, tuple(hits), elapsed,
                             features.known_ratio)
 
@@ -328,7 +347,8 @@ class Assistant:
             article = st.index.kb.get(h.id, lang)
             if article is None:
                 continue
-            body = templates.render_article(article, ent.Entities(), self.facts, article.lang)
+            body = st.rendered.get((article.id, article.lang)) or templates.render_article(
+                article, ent.Entities(), self.facts, article.lang)
             snippet = st.search_index.snippet(body, terms, self.settings.snippet_chars)
             results.append(SearchResult(
                 h.id, article.title, article.category, article.lang, snippet.text, score,
@@ -337,6 +357,7 @@ class Assistant:
                 snippet_marked=snippet))
         if cache is not None:
             cache.put(key, tuple(results))
+        self._warm_segmenter()
         return results
 
     def article(self, article_id: str, lang: Lang) -> ArticleView | None:

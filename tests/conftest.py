@@ -13,7 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from assistant.build import build_index  # noqa: E402
 from assistant.config import ROOT, Settings  # noqa: E402
-from assistant.embedding import SentenceTransformerEmbedder  # noqa: E402
+from assistant.embedding import SentenceTransformerEmbedder, make_embedder  # noqa: E402
 
 TINY = {
     "forgot-password": ("account", False,
@@ -99,8 +99,16 @@ def dedent(s: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real default model, loaded once for the whole session."""
+def embedder():
+    """The real default model on the default backend, loaded once for the whole session."""
+    e = make_embedder(Settings())
+    e.warm_up()
+    return e
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The same model on sentence-transformers/torch (the reference the ONNX path matches)."""
     e = SentenceTransformerEmbedder()
     e.warm_up()
     return e

@@ -155,3 +155,50 @@ def test_old_versions_are_pruned(tmp_path, embedder):
     assert len(versions) == ix.KEEP_VERSIONS
     manifest = json.loads((tmp_path / "index" / "current" / "manifest.json").read_text())
     assert (tmp_path / "index" / "versions" / manifest["version"]).is_dir()
+
+
+@pytest.mark.slow
+def test_manifest_records_backend_and_a_backend_change_is_stale(tmp_path, embedder):
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    assert read_manifest(tmp_path / "index").backend == embedder.backend
+    assert is_stale(kb, tmp_path / "index", MODEL, embedder.backend) is None
+    assert "backend changed" in is_stale(kb, tmp_path / "index", MODEL, "torch-other")
+
+
+@pytest.mark.slow
+def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_max(
+        tmp_path, embedder):
+    from assistant.intent import ARTICLES_FILE, IntentClassifier
+
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    path = kb / "en" / "tx-failed.md"
+    path.write_text(path.read_text("utf-8").replace("  - 'failed transaction'",
+                                                    "  - 'failed transaction'\n  - 'tx reverted'"),
+                    "utf-8")
+    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    assert IntentClassifier.load(result.path).warm_started
+    assert IntentClassifier.load(result.path, ARTICLES_FILE).warm_started
+    capped = build_index(kb, tmp_path / "capped", embedder, model_name=MODEL,
+                         article_classifier_max_ids=3)
+    assert not (capped.path / ARTICLES_FILE).is_file()
+    assert (capped.path / "lexical.pkl").is_file() and (capped.path / "intent.serving.pkl").is_file()
+
+
+@pytest.mark.slow
+def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
+    import pickle
+
+    from assistant.build import TOKENS_FILE, _load_tokens, _key
+    from assistant.text import analyze
+
+    kb = write_kb(tmp_path / "kb")
+    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    kept = _load_tokens(result.path)
+    for text in ["钱包密码忘了怎么办", "I forgot my wallet password"]:
+        assert kept[_key(text)] == analyze(text)
+    data = pickle.loads((result.path / TOKENS_FILE).read_bytes())
+    data["analyzer"] = "another analyzer"  # a changed analyzer must not reuse old tokens
+    (result.path / TOKENS_FILE).write_bytes(pickle.dumps(data))
+    assert _load_tokens(result.path) == {}

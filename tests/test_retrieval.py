@@ -88,3 +88,25 @@ def test_scores_are_bounded(handmade):
 def test_real_model_on_tiny_kb(tiny_assistant, query, expected):
     _, hits = tiny_assistant.understand(query)
     assert hits[0].id == expected, [(h.id, round(h.score, 3)) for h in hits]
+
+
+@pytest.mark.slow
+def test_saved_lexical_index_scores_like_one_built_in_process(tiny_settings, embedder):
+    """Servers read the build's lexical index; it must rank exactly as building it would."""
+    from assistant.index import load_index
+    from assistant.kb import load_kb
+    from assistant.retrieval import LexicalIndex, body_text
+
+    loaded = load_index(tiny_settings.index_dir)
+    saved = LexicalIndex.load(loaded.path)
+    assert saved is not None
+    kb = load_kb(tiny_settings.kb_dir)
+    cats = {a.id: a.category for a in kb.articles}
+    bodies = [(a.id, body_text(a)) for a in loaded.kb.articles]
+    w = Weights(0.45, 0.35, 0.1, 0.1, 0.0, 0.2)
+    a = HybridRetriever(loaded.vectors, loaded.entries, cats, w, bodies=bodies, lexical=saved)
+    b = HybridRetriever(loaded.vectors, loaded.entries, cats, w, bodies=bodies)
+    for q in ["my transfer failed", "转账失败了", "contact support email", "波场能量不足"]:
+        feats = QueryFeatures(q, embedder.encode([q])[0], 1.0)
+        assert [(h.id, round(h.score, 9)) for h in a.search(feats)] == \
+            [(h.id, round(h.score, 9)) for h in b.search(feats)]

@@ -33,3 +33,27 @@ def test_english_gets_words_without_stopwords_and_char_ngrams():
 def test_typo_shares_most_ngrams():
     a, b = set(analyze("password")), set(analyze("pasword"))
     assert len(a & b) / len(a | b) > 0.35
+
+
+def test_sparse_tfidf_and_dot_match_sklearn():
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from assistant.retrieval import CsrRows
+    from assistant.text import SparseTfidf, pre_analyzed, sparse_dot
+
+    docs = ["my transfer failed", "transfer stuck pending pending", "钱包密码忘了怎么办",
+            "忘记密码", "how to contact support"]
+    v = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
+    matrix = v.fit_transform([analyze(d) for d in docs])
+    fast = SparseTfidf.from_vectorizer(v)
+    rows = CsrRows.transpose_of(matrix)
+    for q in ["transfer failed failed", "密码忘了", "nothing in common zzz"]:
+        ref = v.transform([analyze(q)])
+        idx, vals = fast(analyze(q))
+        dense = np.zeros(ref.shape[1])
+        dense[idx] = vals
+        assert np.allclose(dense, ref.toarray()[0])
+        expected = (matrix @ ref.T).toarray().ravel()
+        got = sparse_dot(rows, idx, vals) if len(idx) else np.zeros(len(docs))
+        assert np.allclose(got, expected)
