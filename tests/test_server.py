@@ -208,3 +208,33 @@ def test_requests_keep_succeeding_through_reloads(tmp_path, embedder):
     # the swap is atomic: nothing started after it is answered from the old index
     assert after_admin and all("Version two." in a for a in after_admin)
     assert after_signal and all("Version three." in a for a in after_signal)
+
+
+def test_metrics_are_scraped_and_parsed_as_prometheus_text(live_server):
+    """A scrape over HTTP, read by prometheus_client's own text-format parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    base = live_server.url
+    before = httpx.get(base + "/metrics").text
+    httpx.post(base + "/answer", json={"query": "my transaction failed, why?"})
+    httpx.post(base + "/answer", json={"query": "what's the weather tomorrow"})
+    httpx.get(base + "/search", params={"q": "pasword"})
+    families = {f.name: f for f in text_string_to_metric_families(httpx.get(base + "/metrics").text)}
+    old = {f.name: f for f in text_string_to_metric_families(before)}
+
+    def total(fams, name, **labels) -> float:
+        return sum(s.value for s in fams[name].samples if s.name.endswith("_total")
+                   and all(s.labels.get(k) == v for k, v in labels.items())) if name in fams else 0
+
+    assert families["assistant_requests"].type == "counter"
+    assert total(families, "assistant_requests", route="/answer", status="200") == \
+        total(old, "assistant_requests", route="/answer", status="200") + 2
+    assert total(families, "assistant_decisions", action="decline") >= 1
+    latency = families["assistant_request_seconds"]
+    assert latency.type == "histogram"
+    counts = [s for s in latency.samples if s.name.endswith("_count")
+              and s.labels.get("route") == "/search"]
+    assert counts and counts[0].value >= 1
+    assert families["assistant_queue_open_tickets"].samples[0].value >= 0
+    info = families["assistant_index_info"].samples[0]
+    assert info.value == 1 and info.labels["version"] and info.labels["model"]
