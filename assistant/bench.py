@@ -499,7 +499,8 @@ def run(settings: Settings, plan: Plan, out_dir: Path, log: Log, kind: str = "fu
         work = Path(tmp)
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "ASSISTANT_DATA_DIR": str(work / "data"), "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",
-               "ASSISTANT_QUERY_CACHE_SIZE": "0", "ASSISTANT_LOG_LEVEL": "WARNING",
+               "ASSISTANT_QUERY_CACHE_SIZE": "0", "ASSISTANT_SEARCH_CACHE_SIZE": "0",
+               "ASSISTANT_LOG_LEVEL": "WARNING",
                "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
         log("server (index: " + str(settings.index_dir) + ")")
         report["server"] = measure_server(plan, env, work, log)
