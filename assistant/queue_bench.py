@@ -11,9 +11,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,28 +21,10 @@ from pathlib import Path
 
 import httpx
 
+from assistant.bench import free_port, machine
 from assistant.config import ROOT
 
 TOKEN = "bench-agent-token-" + "x" * 16
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "load_average": os.getloadavg()}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -145,7 +125,7 @@ async def _load(base: str, users: int, per_user: int, agents: int) -> dict:
 
 
 def run_backend(name: str, dsn: str, args: argparse.Namespace, workdir: Path) -> dict:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "ASSISTANT_QUEUE_DSN": dsn, "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",
            "ASSISTANT_AGENT_TOKENS": json.dumps({"bench": TOKEN}),
