@@ -422,6 +422,10 @@ class SqlHandoffQueue:
     def take_pending(self, session_id: str, max_age_seconds: float) -> dict | None:
         """Remove and return the session's pending handoff (exactly one caller gets it)."""
         oldest = stamp(self.clock() - timedelta(seconds=max_age_seconds))
+        with self.tx(durable=False) as t:  # most messages have nothing pending: read first
+            if t.one("SELECT 1 AS x FROM pending_handoffs WHERE session_id = ?",
+                     (session_id,)) is None:
+                return None
         with self.tx() as t:
             row = t.one("DELETE FROM pending_handoffs WHERE session_id = ? RETURNING payload,"
                         " created_at", (session_id,))
