@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -135,8 +136,10 @@ def run_backend(name: str, dsn: str, args: argparse.Namespace, workdir: Path) ->
         proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port",
                                  str(port)], env=env, stdout=log, stderr=log)
     try:
-        result = asyncio.run(_load(f"http://127.0.0.1:{port}", args.users, args.per_user,
-                                   args.agents))
+        # Its own thread and event loop: the caller may already run one (a notebook, a test).
+        with ThreadPoolExecutor(1) as pool:
+            result = pool.submit(asyncio.run, _load(f"http://127.0.0.1:{port}", args.users,
+                                                    args.per_user, args.agents)).result()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
