@@ -265,15 +265,19 @@ def _queue_call(fn, *args):
                                                  "in a minute") from None
 
 
+def _ticket_or_404(a: Assistant, ticket_id: str) -> dict:
+    ticket = _queue_call(a.queue.get, ticket_id)
+    if ticket is None:
+        raise ApiError(404, "not_found", "no such ticket; check the ticket id")
+    return ticket
+
+
 def _install_ticket_routes(app: FastAPI, get) -> None:
     @app.get("/tickets/{ticket_id}")
     def ticket_status(ticket_id: str, request: Request) -> dict:
         """The user's own ticket (by its unguessable id): status, place, wait, replies."""
         _, a = get(request)
-        ticket = _queue_call(a.queue.get, ticket_id)
-        if ticket is None:
-            raise ApiError(404, "not_found", "no such ticket; check the ticket id")
-        return _user_view(ticket)
+        return _user_view(_ticket_or_404(a, ticket_id))
 
     @app.post("/tickets/{ticket_id}/messages")
     def ticket_message(ticket_id: str, body: TextBody, request: Request) -> dict:
@@ -337,10 +341,7 @@ def _install_agent_routes(app: FastAPI, get) -> None:
     def agent_ticket(ticket_id: str, request: Request) -> dict:
         """One ticket with its conversation, details and candidates."""
         _, a = agent(request)
-        ticket = _queue_call(a.queue.get, ticket_id)
-        if ticket is None:
-            raise ApiError(404, "not_found", "no such ticket")
-        return ticket
+        return _ticket_or_404(a, ticket_id)
 
     @app.post("/agent/tickets/claim")
     def agent_claim_next(request: Request, body: ClaimBody | None = None) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import queue
 import re
@@ -119,16 +118,11 @@ def summarize(latencies: list[float], wall: float, errors: list[str]) -> dict:
 
 def machine() -> str:
     """The machine the numbers come from: CPU model, cores, load when the run started."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{platform.node()}: {model}, {os.cpu_count()} cores, load average {load}"
+    from assistant.bench import machine as describe
+
+    m = describe()
+    load = ", ".join(f"{x:.2f}" for x in m["load_average"])
+    return f"{platform.node()}: {m['cpu']}, {m['cores']} cores, load average {load}"
 
 
 def main(argv: list[str] | None = None) -> int:
