@@ -39,7 +39,6 @@ from assistant import __version__, insights
 from assistant.config import Settings, load_settings
 from assistant.entities import extract
 from assistant.errors import AssistantError, QueueError, TicketConflict, TicketNotFound
-from assistant.safety import redact
 from assistant.service import Assistant
 from assistant.watch import IndexWatcher
 from assistant.text import detect_lang
@@ -166,7 +165,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         request.state.action, request.state.category = reply.action, reply.intent.category
         request.app.state.metrics.decisions.labels(reply.action, reply.lang).inc()
         if s.log_queries:
-            log.debug("query (redacted): %s", redact(query).text)
+            log.debug("query (redacted): %s", a.redact(query).text)
         return JSONResponse(reply.to_dict())  # already JSON types: no re-validation
 
     @app.get("/search", response_model=None)
@@ -186,7 +185,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             raise ApiError(422, "invalid_request", f"unknown category {category!r}; one of {known}",
                            [{"field": "category", "message": f"one of {known}"}])
         results = a.search(query, k=k, lang=lang, category=category)
-        shown = redact(q).text
+        shown = a.redact(q).text
         return JSONResponse({"query": shown, "lang": lang or detect_lang(shown),
                              "results": [r.to_dict() for r in results]})
 
@@ -284,7 +283,7 @@ def _install_ticket_routes(app: FastAPI, get) -> None:
         """A follow-up or more details from the user on an open ticket."""
         _, a = get(request)
         s = request.app.state.settings
-        text = redact(_check_query(body.text, s.max_query_chars, "text"))
+        text = a.redact(_check_query(body.text, s.max_query_chars, "text"), ticket_id=ticket_id)
         ticket = _queue_call(a.queue.add_user_message, ticket_id, text.text,
                              extract(text.text).as_dict())
         return {**_user_view(ticket), "redacted": text.found}
@@ -293,7 +292,7 @@ def _install_ticket_routes(app: FastAPI, get) -> None:
     def ticket_rating(ticket_id: str, body: RatingBody, request: Request) -> dict:
         """Rate the help after the ticket is resolved (1-5, optional comment)."""
         _, a = get(request)
-        comment = redact(body.comment).text if body.comment else None
+        comment = a.redact(body.comment).text if body.comment else None
         return _user_view(_queue_call(a.queue.rate, ticket_id, body.score, comment))
 
     @app.post("/tickets/{ticket_id}/cancel")
@@ -308,9 +307,9 @@ def _install_ticket_routes(app: FastAPI, get) -> None:
         _, a = get(request)
         stored = _queue_call(a.queue.add_feedback, {
             "session_id": body.session_id, "lang": body.lang,
-            "query": redact(body.query).text if body.query else None,
+            "query": a.redact(body.query).text if body.query else None,
             "article_id": body.article_id, "helpful": body.helpful,
-            "comment": redact(body.comment).text if body.comment else None})
+            "comment": a.redact(body.comment).text if body.comment else None})
         offer = not body.helpful
         lang = body.lang or "en"
         return {"stored": bool(stored), "offer_handoff": offer,
@@ -362,13 +361,13 @@ def _install_agent_routes(app: FastAPI, get) -> None:
     def agent_reply(ticket_id: str, body: TextBody, request: Request) -> dict:
         """Reply to the user (the ticket must be claimed by this agent)."""
         name, a = agent(request)
-        return _queue_call(a.queue.reply, ticket_id, name, redact(body.text).text)
+        return _queue_call(a.queue.reply, ticket_id, name, a.redact(body.text).text)
 
     @app.post("/agent/tickets/{ticket_id}/resolve")
     def agent_resolve(ticket_id: str, body: ResolveBody, request: Request) -> dict:
         """Close the ticket with a resolution note."""
         name, a = agent(request)
-        return _queue_call(a.queue.resolve, ticket_id, name, redact(body.resolution).text)
+        return _queue_call(a.queue.resolve, ticket_id, name, a.redact(body.resolution).text)
 
     @app.post("/agent/tickets/{ticket_id}/release")
     def agent_release(ticket_id: str, request: Request) -> dict:

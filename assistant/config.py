@@ -164,6 +164,9 @@ class Settings(BaseSettings):
         "(then the recent pace per language is used).")
     handoff_pace_window: int = Field(
         20, ge=2, le=1000, description="Recently resolved tickets that set the pace.")
+    secret_window_seconds: float = Field(
+        600, gt=0, description="How long the end of a message that could begin a recovery "
+        "phrase is kept in memory (never stored) to catch a phrase typed over several messages.")
     conversation_turns: int = Field(
         10, ge=0, le=100, description="Earlier messages of the session copied into a ticket.")
     record_turns: bool = Field(

@@ -118,7 +118,7 @@ def observe(assistant: Assistant, rows: list[EvalRow],
     assistant.warm_up()
     prime = getattr(assistant.embedder, "prime", None)
     if prime and batch_embed:
-        from assistant.safety import redact
+        from assistant.redaction import redact
 
         prime([normalize(redact(r.text).text) for r in rows])
     out = []

@@ -3,7 +3,9 @@
 One interface (`HandoffQueue`), two implementations over the same SQL: SQLite (the embedded
 default, one WAL file) and PostgreSQL (several API replicas sharing one queue). `open_queue`
 picks one from `ASSISTANT_QUEUE_DSN`. Everything stored here is already redacted: the service
-removes recovery phrases and keys before text reaches this module.
+removes recovery phrases and keys before text reaches this module. As a second line of
+defence every free-text value is checked again on its way in (`_clean`): what still looks
+like a secret is replaced, never written.
 
 Claims are atomic on both backends: SQLite serialises writers (`BEGIN IMMEDIATE`), PostgreSQL
 picks the next ticket with `FOR UPDATE SKIP LOCKED`, so two agents never hold one ticket.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import secrets
 import sqlite3
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from assistant.errors import QueueError, TicketConflict, TicketNotFound
+from assistant.redaction import PHRASE_MARK, redact
 from assistant.types import Ticket
 
 STATUSES = ("open", "claimed", "resolved", "abandoned")
@@ -31,6 +35,7 @@ PRIORITIES = ("normal", "urgent")
 ROLES = ("user", "assistant", "agent")
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -105,6 +110,8 @@ class HandoffQueue(Protocol):
     def set_pending(self, session_id: str, payload: dict) -> None: ...
     def take_pending(self, session_id: str, max_age_seconds: float) -> dict | None: ...
     def record_turn(self, turn: dict) -> None: ...
+    def scrub(self, fragments: tuple[str, ...], *, session_id: str | None = None,
+              ticket_id: str | None = None) -> int: ...
     def recent_turns(self, session_id: str, limit: int) -> list[dict]: ...
     def add_feedback(self, feedback: dict) -> int: ...
     def events(self, since: str) -> dict[str, list[dict]]: ...
@@ -231,14 +238,15 @@ class SqlHandoffQueue:
         t.all("INSERT INTO tickets (id, seq, created_at, updated_at, status, query, lang,"
               " session_id, category, reason, candidates, priority, details)"
               " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
-              (ticket_id, self._next_seq(t), now, now, new.query, new.lang, new.session_id,
-               new.category, new.reason, _dump(new.candidates), new.priority,
+              (ticket_id, self._next_seq(t), now, now, _clean(new.query), new.lang,
+               new.session_id, new.category, new.reason, _dump(new.candidates), new.priority,
                _dump(new.details)))
         for m in new.conversation:
             role = m.get("role", "user")
             t.all("INSERT INTO ticket_messages (ticket_id, role, author, text, at)"
                   " VALUES (?, ?, NULL, ?, ?)",
-                  (ticket_id, role if role in ROLES else "user", m["text"], m.get("at") or now))
+                  (ticket_id, role if role in ROLES else "user", _clean(m["text"]),
+                   m.get("at") or now))
         if new.idempotency_key:
             t.all("DELETE FROM idempotency WHERE key = ?", (new.idempotency_key,))
             t.all("INSERT INTO idempotency (key, ticket_id, created_at) VALUES (?, ?, ?)",
@@ -357,7 +365,7 @@ class SqlHandoffQueue:
         with self.tx() as t:
             self._require_holder(t, ticket_id, agent, "reply to")
             t.all("INSERT INTO ticket_messages (ticket_id, role, author, text, at)"
-                  " VALUES (?, 'agent', ?, ?, ?)", (ticket_id, agent, text, now))
+                  " VALUES (?, 'agent', ?, ?, ?)", (ticket_id, agent, _clean(text), now))
             t.all("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
         return self._get(ticket_id)
 
@@ -366,7 +374,7 @@ class SqlHandoffQueue:
         with self.tx() as t:
             self._require_holder(t, ticket_id, agent, "resolve")
             t.all("UPDATE tickets SET status = 'resolved', resolution = ?, resolved_at = ?,"
-                  " updated_at = ? WHERE id = ?", (resolution, now, now, ticket_id))
+                  " updated_at = ? WHERE id = ?", (_clean(resolution), now, now, ticket_id))
         return self._get(ticket_id)
 
     # ------------------------------------------------------------ users
@@ -380,7 +388,7 @@ class SqlHandoffQueue:
             if row["status"] not in ("open", "claimed"):
                 raise TicketConflict(_state_message(row, "add a message to"))
             t.all("INSERT INTO ticket_messages (ticket_id, role, author, text, at)"
-                  " VALUES (?, 'user', NULL, ?, ?)", (ticket_id, text, now))
+                  " VALUES (?, 'user', NULL, ?, ?)", (ticket_id, _clean(text), now))
             merged = {**json.loads(row["details"] or "{}"), **(details or {})}
             t.all("UPDATE tickets SET details = ?, updated_at = ? WHERE id = ?",
                   (_dump(merged), now, ticket_id))
@@ -395,7 +403,7 @@ class SqlHandoffQueue:
             if row["status"] != "resolved":
                 raise TicketConflict(_state_message(row, "rate"))
             t.all("UPDATE tickets SET rating = ?, rating_comment = ?, updated_at = ? "
-                  "WHERE id = ?", (int(score), comment, now, ticket_id))
+                  "WHERE id = ?", (int(score), _clean(comment), now, ticket_id))
         return self._get(ticket_id)
 
     def cancel(self, ticket_id: str) -> dict:
@@ -438,9 +446,43 @@ class SqlHandoffQueue:
         with self.tx(durable=False) as t:
             t.all("INSERT INTO turns (at, session_id, lang, query, action, category, article_id,"
                   " confidence, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  (stamp(self.clock()), turn.get("session_id"), turn["lang"], turn["query"],
+                  (stamp(self.clock()), turn.get("session_id"), turn["lang"], _clean(turn["query"]),
                    turn["action"], turn.get("category"), turn.get("article_id"),
                    turn.get("confidence"), turn.get("reason")))
+
+    def scrub(self, fragments: tuple[str, ...], *, session_id: str | None = None,
+              ticket_id: str | None = None) -> int:
+        """Replace earlier parts of a phrase (typed over several messages) wherever this
+        session or ticket stored them. Returns the number of rows changed."""
+        fragments = tuple(f for f in fragments if f.strip())
+        if not fragments or not (session_id or ticket_id):
+            return 0
+        changed = 0
+        with self.tx() as t:
+            if session_id:
+                tickets = [r["id"] for r in t.all("SELECT id FROM tickets WHERE session_id = ?",
+                                                  (session_id,))]
+                where = [("turns", "id", ("query",), "session_id", session_id),
+                         ("feedback", "id", ("query", "comment"), "session_id", session_id),
+                         ("pending_handoffs", "session_id", ("payload",), "session_id",
+                          session_id)]
+            else:
+                tickets = [ticket_id]
+                where = []
+            for tid in tickets:
+                where += [("tickets", "id", ("query", "details"), "id", tid),
+                          ("ticket_messages", "id", ("text",), "ticket_id", tid)]
+            for table, key, columns, column, value in where:
+                rows = t.all(f"SELECT {key} AS k, {', '.join(columns)} FROM {table} "
+                             f"WHERE {column} = ?", (value,))
+                for row in rows:
+                    new = {c: _scrub_column(row[c], fragments) for c in columns}
+                    if any(new[c] != row[c] for c in columns):
+                        sets = ", ".join(f"{c} = ?" for c in columns)
+                        t.all(f"UPDATE {table} SET {sets} WHERE {key} = ?",
+                              (*new.values(), row["k"]))
+                        changed += 1
+        return changed
 
     def recent_turns(self, session_id: str, limit: int) -> list[dict]:
         with self.tx(durable=False) as t:
@@ -453,8 +495,8 @@ class SqlHandoffQueue:
             row = t.one("INSERT INTO feedback (at, session_id, lang, query, article_id, helpful,"
                         " comment) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (stamp(self.clock()), feedback.get("session_id"), feedback.get("lang"),
-                         feedback.get("query"), feedback.get("article_id"),
-                         1 if feedback["helpful"] else 0, feedback.get("comment")))
+                         _clean(feedback.get("query")), feedback.get("article_id"),
+                         1 if feedback["helpful"] else 0, _clean(feedback.get("comment"))))
         return int(row["id"]) if row else 0
 
     def events(self, since: str) -> dict[str, list[dict]]:
@@ -734,7 +776,52 @@ def _state_message(row: dict, verb: str, agent: str | None = None) -> str:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return json.dumps(_clean_tree(value), ensure_ascii=False, sort_keys=True)
+
+
+def _clean(text: str | None) -> str | None:
+    """The storage guard: a value that still holds a phrase or key is stored redacted."""
+    if not text:
+        return text
+    red = redact(text)
+    if red.found:
+        log.warning("storage guard: a secret reached the queue and was removed before writing")
+    return red.text
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {k: _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_tree(v) for v in value]
+    return value
+
+
+def _scrub_tree(value: Any, fragments: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for f in fragments:
+            value = value.replace(f, PHRASE_MARK)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub_tree(v, fragments) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_tree(v, fragments) for v in value]
+    return value
+
+
+def _scrub_column(value: Any, fragments: tuple[str, ...]) -> Any:
+    """A text column with the fragments replaced; JSON columns are walked, not searched
+    as text (a fragment's escaping there differs)."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in "{[":
+        try:
+            return _dump(_scrub_tree(json.loads(value), fragments))
+        except ValueError:
+            pass
+    return _scrub_tree(value, fragments)
 
 
 def _safe_dsn(dsn: str) -> str:

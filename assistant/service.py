@@ -28,7 +28,8 @@ from assistant.handoff import HandoffQueue, NewTicket, Pace, open_queue
 from assistant.index import LoadedIndex, load_index, set_threads
 from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
 from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
-from assistant.safety import looks_like_scam, looks_like_theft, redact
+from assistant.redaction import Redaction, SessionWindow
+from assistant.safety import looks_like_scam, looks_like_theft
 from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
@@ -131,6 +132,7 @@ class Assistant:
             pace=Pace(settings.handoff_minutes_per_ticket, settings.handoff_pace_window),
             pool_size=settings.queue_pool_size, timeout_seconds=settings.queue_timeout_seconds)
         self._state: _State | None = None
+        self.window = SessionWindow(settings.secret_window_seconds)
         self._reload_lock = threading.Lock()
         self._segmenter_warm = False
         self.facts = templates.SiteFacts(
@@ -236,6 +238,20 @@ class Assistant:
 
     # ------------------------------------------------------------ queries
 
+    def redact(self, text: str, *, session_id: str | None = None,
+               ticket_id: str | None = None) -> Redaction:
+        """The one redaction step for every text that enters (messages, searches, comments,
+        agent replies). In a conversation, a phrase continued from the previous message is
+        caught too, and the earlier part is scrubbed from wherever it was stored."""
+        conversation = session_id or (f"ticket:{ticket_id}" if ticket_id else None)
+        red, earlier = self.window.redact(conversation, text)
+        if earlier:
+            try:
+                self.queue.scrub(earlier, session_id=session_id, ticket_id=ticket_id)
+            except QueueError:
+                log.warning("earlier part of a phrase not scrubbed: queue unavailable")
+        return red
+
     def understand(self, text: str, st: "_State | None" = None, *, k: int | None = None,
                    include: tuple[str, ...] = (), dense_text: str | None = None
                    ) -> tuple[QueryFeatures, list[Hit]]:
@@ -280,7 +296,7 @@ class Assistant:
         pending handoff instead of being answered as a new question.
         """
         started = time.perf_counter()
-        red = redact(query)
+        red = self.redact(query, session_id=session_id)
         text = red.text
         lang = lang or detect_lang(text)
         key = idempotency_key or (f"{session_id}:{_digest(text)}" if session_id else None)
@@ -318,7 +334,7 @@ class Assistant:
         snippets come in `lang`, or in the other language when an article has no `lang`
         version (`fallback`). Results are cached per index: boxes repeat the same prefixes.
         """
-        text = redact(query).text
+        text = self.redact(query).text
         lang = lang or detect_lang(text)
         st = self.state
         floor = self.settings.search_min_score if min_score is None else min_score
