@@ -7,7 +7,7 @@ and why. Wording and the ticket are added by the service.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.types import OUT_OF_SCOPE, Action, Hit, Intent
 
@@ -56,17 +56,26 @@ class Decision:
 
 @dataclass(frozen=True)
 class Signals:
-    """What safety found in the message, and the articles that answer it."""
+    """The safety signals that fired on the message, and the article answering each."""
 
-    scam: bool = False
-    theft: bool = False
-    scam_article: str | None = None
-    theft_article: str | None = None
+    fired: frozenset[str] = frozenset()
+    articles: dict[str, str] = field(default_factory=dict)
 
 
 REASON_HUMAN = "user asked for a person"
 REASON_THEFT = "reported theft"
 REASON_SCAM = "impersonation scam"
+REASON_EXPOSED = "secret exposed"
+#: Signals answered with their own article (or wording), most urgent first, and the reason
+#: each decision records. A worry about theft has no entry: retrieval answers it, no alarm.
+SIGNAL_REASONS = {
+    "impersonation_scam": REASON_SCAM,
+    "secret_exposed": REASON_EXPOSED,
+    "recovery_scam": "recovery-service scam",
+    "scam_token": "scam token or airdrop",
+    "clipboard_hijack": "address changed when pasted",
+    "approval_risk": "risky approval",
+}
 
 
 def wants_human(text: str) -> bool:
@@ -95,20 +104,27 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
     """Pick the action for one message from its intent, scored articles and safety signals.
 
     Order matters: a reported theft goes to a person urgently (after the article that says
-    what to do now); an impersonation scam gets the scam warning article whatever the
-    scores say; then an explicit request for a person; then the scores.
+    what to do now); a scam in progress, an exposed secret, a paid "recovery" offer, a scam
+    token, a swapped address or a risky approval gets its own answer whatever the scores say
+    (and a person too when asked for); then an explicit request for a person; then the
+    scores. A worry about theft is answered by the scores, without an alarm.
     """
     top = hits[0] if hits else None
     second = hits[1] if len(hits) > 1 else None
     confidence = top.score if top else 0.0
     shortlist = tuple(hits[: th.clarify_max])
     sig = signals or Signals()
-    if sig.theft:
-        return Decision("handoff", sig.theft_article, shortlist, confidence, REASON_THEFT,
-                        handoff=sig.theft_article is not None, urgent=True)
-    if sig.scam and sig.scam_article:
-        return Decision("answer", sig.scam_article, shortlist, confidence, REASON_SCAM)
-    if wants_human(text):
+    if "theft_report" in sig.fired:
+        article = sig.articles.get("theft_report")
+        return Decision("handoff", article, shortlist, confidence, REASON_THEFT,
+                        handoff=article is not None, urgent=True)
+    person = wants_human(text) or "wants_person" in sig.fired
+    for signal, reason in SIGNAL_REASONS.items():
+        if signal in sig.fired and (signal in sig.articles or signal == "secret_exposed"):
+            article = sig.articles.get(signal)
+            action: Action = "handoff" if person else "answer"
+            return Decision(action, article, shortlist, confidence, reason, handoff=person)
+    if person:
         return Decision("handoff", None, shortlist, confidence, REASON_HUMAN)
     out_of_scope = intent.category == OUT_OF_SCOPE or intent.out_of_scope >= th.decline
     if out_of_scope and (top is None or top.score < th.answer):
@@ -118,7 +134,7 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
     gap = top.score - second.score if second else 1.0
     if top.score >= th.answer and gap >= th.margin:
         needs_person = bool((article_handoff or {}).get(top.id))
-        action: Action = "handoff" if needs_person else "answer"
+        action = "handoff" if needs_person else "answer"
         reason = "article routes to a person" if needs_person else "confident match"
         return Decision(action, top.id, shortlist, confidence, reason, handoff=needs_person)
     if top.score >= th.clarify:

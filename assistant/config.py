@@ -105,10 +105,15 @@ class Settings(BaseSettings):
     clarify_max: int = Field(3, ge=2, le=5)
 
     # Safety
-    scam_article: str = Field("fake-support-scam",
-                              description="Article answering impersonation scams.")
-    theft_article: str = Field("stolen-funds",
-                               description="Article telling what to do after a theft.")
+    signal_articles: dict[str, str] = Field(
+        default_factory=lambda: {
+            "theft_report": "stolen-funds", "impersonation_scam": "fake-support-scam",
+            "recovery_scam": "recovery-service-scam", "scam_token": "phishing-airdrop-scams",
+            "clipboard_hijack": "address-changes-when-pasted",
+            "approval_risk": "token-approvals-revoke"},
+        description="The article that answers each safety signal (JSON object). A theft "
+        "report also goes to a person urgently; an exposed secret is answered by its own "
+        "wording; a worry about theft by retrieval.")
 
     # Queue and API
     max_query_chars: int = Field(2000, ge=1, le=100_000)

@@ -42,3 +42,7 @@ class TicketNotFound(QueueError):
 
 class TicketConflict(QueueError):
     """The ticket is not in a state that allows this (claimed by someone else, resolved, ...)."""
+
+
+class DataError(AssistantError):
+    """A labelled data file is malformed; the message names the file, the line and the field."""

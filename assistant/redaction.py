@@ -27,6 +27,8 @@ from importlib import resources
 
 from mnemonic import Mnemonic
 
+from assistant.text import to_simplified, word_log_probability
+
 PHRASE_MARK = "[REDACTED RECOVERY PHRASE]"
 KEY_MARK = "[REDACTED PRIVATE KEY]"
 PHRASE_LENGTHS = (12, 15, 18, 21, 24)
@@ -34,15 +36,19 @@ PHRASE_LENGTHS = (12, 15, 18, 21, 24)
 STRONG_WORDS = 11
 #: A shorter run is a phrase when it is typed like a list, near a hint, or not like prose.
 PARTIAL_WORDS = 6
-#: Chinese: characters needed between separators, and glued to a hint (no checksum there).
+#: English list words this frequent (zipf, log10 per billion words: "what" 6.5, "please"
+#: 5.7, "sausage" 3.8) are everyday chat, not evidence of a phrase.
+EVERYDAY_ZIPF = 5.5
+#: Chinese: single characters needed between separators; pairs or threes need 11.
 PARTIAL_CHARS = 8
 HINT_CHARS = 11
 #: Chinese naturalness (log probability per character under a word model) below which a run
-#: of list characters reads as random: 20,000 random phrases all fall below it and no
-#: 12-character window of the KB, eval, blind or safety sentences does.
-ZH_RANDOM_BELOW = -7.95
-#: Stricter next to a hint, where no checksum confirms the run (typos, partial phrases).
-ZH_HINT_BELOW = -8.2
+#: of list characters reads as random, where a checksum also holds. Chosen on 20,000 random
+#: phrases (99.9% below -8.2) and every 12-character window of the KB, eval, blind and
+#: safety sentences (none below -7.95).
+ZH_RANDOM_BELOW = -7.9
+#: Stricter where no checksum confirms the run (typos, partial phrases).
+ZH_HINT_BELOW = -8.25
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _WORD = re.compile(r"[A-Za-z]+")
@@ -57,7 +63,6 @@ _HINT = re.compile(
     r"助记词|助記詞|记词|記詞|恢复词|恢復詞|备份词|備份詞|私钥|私鑰|密钥|密鑰|秘钥|钱包词|單詞|单词|"
     r"seed|phrase|mnemonic|recovery|secret|backup|words?\b|pass\s*phrase",
     re.IGNORECASE)
-_HINT_GAP = re.compile(r"^[\s是为為:：,，、如下是的我这這个個共\d]*")
 
 # Keys ------------------------------------------------------------------------------------
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -76,9 +81,10 @@ _KEY_WORDS = re.compile(
     re.IGNORECASE)
 _HASH_WORDS = re.compile(
     r"\btx|txid|txn|hash|transaction|explorer|scan\.|/tx/|/transaction/|pending|stuck|"
-    r"confirm|arriv|credit|deposit|withdr|sent\b|received|failed|[te]rc-?20|bep-?20|交易|哈希|"
+    r"confirm|arriv|credit|deposit|withdr|sent\b|received|fail|[te]rc-?20|bep-?20|交易|哈希|失败|失敗|"
     r"转出|轉出|转入|轉入|到账|到帳|没到|沒到|收到|提币|提幣|提的|提现|提現|充值|充币|確認|确认|区块|區塊|"
-    r"浏览器|瀏覽器|单号|單號|记录|紀錄|被黑|被盗|被盜|盗走|盜走",
+    r"浏览器|瀏覽器|单号|單號|记录|紀錄|被黑|被盗|被盜|盗走|盜走|这笔|這筆|打包|加速|处理中|處理中|"
+    r"speed|accelerat",
     re.IGNORECASE)
 
 
@@ -103,8 +109,9 @@ class _English:
     words: frozenset[str]
     prefixes: dict[str, str]   # unique 4-letter prefix -> word
     deletes: dict[str, str]    # word with one letter deleted -> word
-    common: frozenset[str]     # list words frequent in prose
+    common: frozenset[str]     # list words of everyday chat (and of wallet support)
     prose: frozenset[str]      # frequent words not on the list (never a misspelt list word)
+    zipf: dict[str, float]     # list word -> frequency in English (log10 per billion words)
 
 
 #: List words that a wallet's users write all the time: prose here, not a phrase.
@@ -125,9 +132,11 @@ def _english() -> _English:
     for w in words:
         for i in range(len(w)):
             deletes.setdefault(w[:i] + w[i + 1:], w)
-    common, prose = _data_sections("english_common.txt")
+    _, prose, freqs = _data_sections("english_common.txt")
+    zipf = {w: float(f) for w, f in (line.split() for line in freqs)}
+    everyday = frozenset(w for w, f in zipf.items() if f >= EVERYDAY_ZIPF)
     return _English(frozenset(words), {w[:4]: w for w in words if len(w) > 4}, deletes,
-                    frozenset(common) | _WALLET_WORDS, frozenset(prose))
+                    everyday | _WALLET_WORDS, frozenset(prose), zipf)
 
 
 @dataclass(frozen=True)
@@ -165,37 +174,67 @@ def _data_sections(name: str) -> list[list[str]]:
 
 # ------------------------------------------------------------------------------ English
 
+#: Words that name a phrase rather than belong to one: those on the list may stand inside a
+#: run (a phrase can hold "secret" or "key") but never count as one of its words; the
+#: others ("phrase", "mnemonic") end a run.
+_EN_HINT_WORDS = frozenset("seed phrase mnemonic words word recovery secret backup private key "
+                           "keys wallet".split())
+#: Words too common to be a typo of a list word: they end a run.
+_EN_FUNCTION = frozenset(
+    "a an the i me my we our you your it its is are was were be been am do does did to of in "
+    "on at for from and or but so if can could would should will how what why when where "
+    "which who this that these those there here with about into not no".split())
+
+
 @dataclass
 class _Run:
-    """Consecutive list-like tokens: (start, end, kind) with kind 'exact'|'near'|'miss'."""
+    """Consecutive list-like words: (start, end, kind, list word), kind 'exact', 'near'
+    (one edit or a 4-letter prefix away) or 'miss' (a typo too far to place)."""
 
     tokens: list[tuple[int, int, str, str]] = field(default_factory=list)
-    listy: int = 0  # separators that only a list uses
-
-    @property
-    def hits(self) -> int:
-        return sum(k != "miss" for *_, k, _w in self.tokens)
+    listy: int = 0  # gaps that only a list uses (numbers, commas, new lines, quotes...)
 
     def trimmed(self) -> list[tuple[int, int, str, str]]:
         toks = self.tokens
-        while toks and toks[-1][2] == "miss":
+        while toks and (toks[-1][2] == "miss" or toks[-1][2:] == ("hint", "")):
             toks = toks[:-1]
+        while toks and toks[0][2:] == ("hint", ""):
+            toks = toks[1:]
         return toks
+
+    @property
+    def hits(self) -> int:
+        return sum(k in ("exact", "near") for _s, _e, k, _w in self.trimmed())
+
+    @property
+    def words(self) -> int:
+        """Words that may belong to a phrase, hint words included ("secret" is on the list)."""
+        return sum(k != "miss" for _s, _e, k, _w in self.trimmed())
+
+    @property
+    def span(self) -> tuple[int, int]:
+        toks = self.trimmed()
+        return toks[0][0], toks[-1][1]
 
 
 def _classify(token: str) -> tuple[str, str]:
-    """('exact'|'near'|'miss', the list word it stands for)."""
+    """('exact'|'near'|'miss'|'other', the list word it stands for). A miss is a word that
+    could be a bad typo (not a known English word); 'other' ends a run."""
     en = _english()
     w = token.lower()
+    if w in _EN_HINT_WORDS:  # "phrase" ends a run; "secret" may be one of its words
+        return ("hint", w) if w in en.words else ("other", "")
     if w in en.words:
         return "exact", w
-    if len(w) == 4 and w in en.prefixes and w not in en.prose:
+    if len(w) == 4 and w in en.prefixes:
         return "near", en.prefixes[w]
     if len(w) >= 4 and w not in en.prose:
         found = _near(w, en)
         if found:
             return "near", found
-    return "miss", ""
+    if len(w) >= 3 and w not in _EN_FUNCTION:
+        return "miss", ""
+    return "other", ""
 
 
 def _near(w: str, en: _English) -> str | None:
@@ -212,59 +251,91 @@ def _near(w: str, en: _English) -> str | None:
 
 
 def _english_runs(text: str) -> list[_Run]:
+    """Runs of list words joined by separators a typed phrase uses; a bad typo may stand in
+    for one word in four (never two in a row)."""
     runs: list[_Run] = []
     run = _Run()
-    prev_end: int | None = None
-    misses = 0
+    prev_end = -1
+
+    def flush() -> None:
+        nonlocal run
+        if run.hits:
+            runs.append(run)
+        run = _Run()
+
     for m in _WORD.finditer(text):
         kind, word = _classify(m.group(0))
-        gap = text[prev_end:m.start()] if prev_end is not None else ""
-        joined = prev_end is not None and len(gap) <= _SEP_MAX and _SEP.match(gap) is not None
-        if not joined or (kind == "miss" and (misses >= 3 or (run.tokens and
-                                                               run.tokens[-1][2] == "miss"))):
-            if run.tokens:
-                runs.append(run)
-            run, misses = _Run(), 0
-            if kind == "miss":
-                prev_end = m.end()
-                continue
-        if kind == "miss":
-            if not run.tokens or len(m.group(0)) < 3:
-                runs.append(run) if run.tokens else None
-                run, misses = _Run(), 0
-                prev_end = m.end()
-                continue
-            misses += 1
+        gap = text[prev_end:m.start()] if prev_end >= 0 else ""
+        joined = bool(run.tokens) and len(gap) <= _SEP_MAX and _SEP.match(gap) is not None
+        if not joined:
+            flush()
+        if kind == "hint" and run.tokens and run.tokens[-1][2] == "hint":
+            run.tokens.pop()  # "seed phrase", "private key": a name for a phrase, not one
+            flush()
+            prev_end = -1
+            continue
+        if kind == "other" or (kind == "miss" and (
+                not run.tokens or run.tokens[-1][2] == "miss"
+                or sum(k == "miss" for *_, k, _w in run.tokens) >= 1 + run.hits // 4)):
+            flush()
+            prev_end = m.end()
+            if kind == "other":
+                prev_end = -1
+            continue
         if run.tokens and _LISTY.search(gap):
             run.listy += 1
         run.tokens.append((m.start(), m.end(), kind, word))
         prev_end = m.end()
-    if run.tokens:
-        runs.append(run)
+    flush()
     return runs
 
 
-def _english_is_phrase(run: _Run, hint: bool) -> bool:
-    toks = run.trimmed()
-    hits = sum(k != "miss" for *_, k, _w in toks)
-    if hits >= STRONG_WORDS:
-        return True
+def _english_is_phrase(run: _Run, hint: bool, pure: bool = False) -> bool:
+    """Eleven words are a phrase anywhere unless nearly all are everyday words; eight to
+    ten when typed as a list, after a hint or made of words prose seldom uses; six or seven
+    only when all of that points to it, or when they are the whole message. (`hint`: a hint
+    word just before or after the run; `pure`: the message holds no other word.)"""
+    hits = run.hits
     if hits < PARTIAL_WORDS:
         return False
     en = _english()
-    rare = sum(1 for *_, k, w in toks if k != "miss" and w not in en.common)
-    listy = run.listy >= max(1, (len(toks) - 1) * 2 // 3)
-    if listy or hint:
-        return rare >= hits // 2
-    return rare >= hits - 1 and hits >= PARTIAL_WORDS
+    toks = run.trimmed()
+    rare = sum(1 for *_, k, w in toks if k in ("exact", "near") and w not in en.common)
+    if hits >= STRONG_WORDS:
+        return rare >= 4
+    listy = run.listy >= (len(toks) - 1) * 2 // 3
+    if hits >= 8:
+        return ((listy or hint) and rare >= hits // 2) or rare >= hits - 3
+    return ((listy or hint) and rare >= hits - 1) or (pure and rare >= hits - 2) \
+        or (hits == 7 and rare >= 6)
 
 
-def _redact_english(text: str, hint: bool) -> list[tuple[int, int]]:
+def _core(run: _Run) -> _Run:
+    """The run without everyday words at its ends ("please check" before a phrase)."""
+    common = _english().common
+    toks = run.trimmed()
+    while toks and toks[0][3] in common:
+        toks = toks[1:]
+    while toks and toks[-1][3] in common:
+        toks = toks[:-1]
+    core = _Run(toks, run.listy)
+    return core if core.trimmed() else run
+
+
+def _redact_english(text: str) -> list[tuple[int, int]]:
+    hints = [m.span() for m in _HINT.finditer(text)]
     spans = []
-    for run in _english_runs(text):
-        if _english_is_phrase(run, hint):
-            toks = run.trimmed()
-            spans.append((toks[0][0], toks[-1][1]))
+    for whole in _english_runs(text):
+        for run in (whole, _core(whole)):
+            if not run.hits:
+                continue
+            start, end = run.span
+            hint = any(start - 60 <= b <= start or end <= a <= end + 40 for a, b in hints)
+            rest = text[:start] + text[end:]
+            pure = not _WORD.search(rest) and not _HAN.search(rest)
+            if _english_is_phrase(run, hint, pure):
+                spans.append(whole.span)
+                break
     return spans
 
 
@@ -272,26 +343,11 @@ def _redact_english(text: str, hint: bool) -> list[tuple[int, int]]:
 
 def naturalness(chars: str) -> float:
     """How well a word model explains `chars`: the log probability per character of the best
-    segmentation under jieba's word frequencies (traditional list characters are read as
-    their simplified twins). Prose is made of frequent words (above about -7.9); characters
+    segmentation under jieba's word frequencies (traditional characters read as simplified). Prose is made of frequent words (above about -7.9); characters
     drawn at random from the list are not (below)."""
     zh = _chinese()
-    simple = "".join(zh.to_simplified.get(c, c) for c in chars)
-    if not simple:
-        return 0.0
-    seg = _segmenter()
-    route: dict[int, tuple[float, int]] = {}
-    seg.calc(simple, seg.get_DAG(simple), route)
-    return route[0][0] / len(simple)
-
-
-@lru_cache(maxsize=1)
-def _segmenter():  # noqa: ANN202 - jieba has no types
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.dt.check_initialized()
-    return jieba.dt
+    simple = to_simplified(chars)
+    return word_log_probability(simple) / len(simple) if simple else 0.0
 
 
 def _listed(c: str) -> bool:
@@ -304,12 +360,12 @@ def _checksum_ok(chars: str) -> bool:
     return any(all(c in m.wordlist for c in chars) and m.check(spaced) for m in zh.lists)
 
 
-def _redact_chinese(text: str, hint_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _redact_chinese(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     spans += _chinese_separated(text)
     for m in _HAN.finditer(text):
-        spans += _chinese_checksummed(m.group(0), m.start())
-    spans += _chinese_near_hint(text, hint_spans)
+        if len(m.group(0)) >= 11:
+            spans += _chinese_glued(m.group(0), m.start())
     return spans
 
 
@@ -341,9 +397,10 @@ def _chinese_separated(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _chinese_checksummed(run: str, offset: int) -> list[tuple[int, int]]:
-    """A window of a phrase's length inside a run of text (glued to other words, no hint)
-    whose checksum holds and which does not read as prose."""
+def _chinese_glued(run: str, offset: int) -> list[tuple[int, int]]:
+    """Phrases inside a run of Chinese text (glued to other words, with or without a hint):
+    a window of a phrase's length whose checksum holds and which does not read as prose; or,
+    typos and partial phrases included, 11 or 12 characters that read as drawn at random."""
     spans = []
     for length in PHRASE_LENGTHS:
         for i in range(0, len(run) - length + 1):
@@ -351,42 +408,24 @@ def _chinese_checksummed(run: str, offset: int) -> list[tuple[int, int]]:
             if all(_listed(c) for c in window) and _checksum_ok(window) \
                     and naturalness(window) < ZH_RANDOM_BELOW:
                 spans.append((offset + i, offset + i + length))
-    return spans
-
-
-def _chinese_near_hint(text: str, hint_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The characters right after (or before) a hint such as 助记词: a phrase when at least
-    eight of them are list characters that read as random, typos and partial runs included."""
-    spans = []
-    for start, end in hint_spans:
-        gap = _HINT_GAP.match(text, end)
-        after = gap.end() if gap else end
-        m = _HAN.match(text, after)
-        if m:
-            spans += _random_stretch(m.group(0), m.start(), forward=True)
-        before = re.search(r"([\u3400-\u9fff]+)[\s:：,，是为為]*$", text[:start])
-        if before:
-            spans += _random_stretch(before.group(1), before.start(1), forward=False)
-    return spans
-
-
-def _random_stretch(run: str, offset: int, forward: bool) -> list[tuple[int, int]]:
-    """From the hint's side, the longest stretch (up to 24 characters, at most two not on
-    the list) that reads as random; redacted when it has `HINT_CHARS` or more."""
-    seq = run if forward else run[::-1]
-    best = 0
-    unlisted = 0
-    for n in range(1, min(len(seq), max(PHRASE_LENGTHS)) + 1):
-        unlisted += not _listed(seq[n - 1])
-        if unlisted > 2:
+    for length in (12, 11):
+        if len(run) < length:
+            continue
+        for i in range(0, len(run) - length + 1):
+            window = run[i:i + length]
+            listed = "".join(c for c in window if _listed(c))
+            if len(listed) >= 11 and _few_common(listed) and naturalness(listed) < ZH_HINT_BELOW:
+                spans.append((offset + i, offset + i + length))
+        if spans:
             break
-        if n >= HINT_CHARS:
-            window = seq[:n] if forward else seq[:n][::-1]
-            if naturalness("".join(c for c in window if _listed(c))) < ZH_HINT_BELOW:
-                best = n
-    if best < HINT_CHARS:
-        return []
-    return [(offset, offset + best)] if forward else [(offset + len(run) - best, offset + len(run))]
+    return spans
+
+
+def _few_common(chars: str) -> bool:
+    """A cheap filter before the word model: prose is full of the 100 most frequent
+    characters (的, 了, 我, 是...); a random draw from 2,048 holds few of them."""
+    rank = _chinese().rank
+    return sum(rank[c] <= 100 for c in chars) <= 4
 
 
 # ------------------------------------------------------------------------------ keys
@@ -456,10 +495,9 @@ def redact(text: str) -> Redaction:
     """Replace recovery phrases and private keys in `text`; say what was found."""
     text = _ZERO_WIDTH.sub("", text)
     key = _merge(_key_spans(text))
-    hint_spans = [m.span() for m in _HINT.finditer(text)]
     masked = _HINT.sub(lambda m: " " * len(m.group(0)), text)  # a hint is never phrase
-    phrase = _merge(_redact_english(text, bool(hint_spans))
-                    + _redact_chinese(masked, hint_spans))
+    phrase = _merge(_redact_english(text)
+                    + _redact_chinese(masked))
     phrase = [s for s in phrase if not any(k[0] <= s[0] and s[1] <= k[1] for k in key)]
     spans = _merge([(a, b, PHRASE_MARK) for a, b in phrase] + [(a, b, KEY_MARK) for a, b in key])
     out = text
@@ -490,24 +528,40 @@ def looks_secret(text: str) -> bool:
 
 # ------------------------------------------------------------------------------ sessions
 
+@dataclass(frozen=True)
+class _Edge:
+    """Phrase-like text at one end of a message: how many words (Chinese characters, hex
+    digits) it holds, where it is, and how it was typed."""
+
+    kind: str  # "en", "zh" or "hex"
+    size: int
+    span: tuple[int, int]
+    listy: bool
+    pure: bool  # the message holds nothing else
+
+    def raw(self, text: str) -> str:
+        return text[self.span[0]:self.span[1]]
+
+
 @dataclass
 class _Tail:
-    """The end of a session's last message when it ended in phrase words (memory only)."""
+    """The end of a session's last message when it could begin a phrase (memory only)."""
 
-    words: int
+    edge: _Edge
+    size: int
     raw: tuple[str, ...]
-    listy: bool
     hint: bool
+    pure: bool
     expires: float
 
 
 class SessionWindow:
-    """Catches a phrase typed over several messages of one conversation.
+    """Catches a phrase or key typed over several messages of one conversation.
 
-    Only the trailing run of phrase words of the last message is kept, in this process's
-    memory, for `ttl` seconds: never written anywhere. When the next message starts with
-    phrase words and together they make a phrase, the new part is redacted and the earlier
-    raw parts are returned so that the caller scrubs them from storage.
+    Only the phrase-like end of the last message is kept, in this process's memory, for
+    `ttl` seconds: never written anywhere. When the next message starts where it stopped and
+    together they make a phrase (or 64 hex digits), the new part is redacted and the earlier
+    raw parts are returned, for the caller to scrub from storage.
     """
 
     def __init__(self, ttl: float = 600.0, max_sessions: int = 10_000) -> None:
@@ -521,31 +575,35 @@ class SessionWindow:
         red = redact(text)
         if not session_id:
             return red, ()
+        text = _ZERO_WIDTH.sub("", text)
         now = time.monotonic()
         with self._lock:
             tail = self._tails.pop(session_id, None)
         if tail is not None and tail.expires < now:
             tail = None
-        clean = red.text
-        hint = bool(_HINT.search(clean)) or (tail.hint if tail else False)
-        head, last = _edge_runs(clean)
+        hint = bool(_HINT.search(text))
+        heads, tails = _edges(text)
+        head = heads.get(tail.edge.kind) if tail is not None else None
         scrub: tuple[str, ...] = ()
         if tail is not None and head is not None:
-            words = tail.words + head[0]
-            listy = tail.listy or head[2]
-            if words >= STRONG_WORDS or (words >= PARTIAL_WORDS and (listy or hint)) \
-                    or words >= 2 * PARTIAL_WORDS - 2:
-                a, b = head[1]
-                clean = clean[:a] + PHRASE_MARK + clean[b:]
+            size = tail.size + head.size
+            pure = tail.pure and head.pure
+            if _continues(head.kind, size, tail.edge.listy or head.listy, tail.hint or hint,
+                          pure):
+                raw = head.raw(text)
+                clean = red.text.replace(raw, PHRASE_MARK if head.kind != "hex" else KEY_MARK)
+                red = Redaction(clean, phrase=red.phrase or head.kind != "hex",
+                                private_key=red.private_key or head.kind == "hex",
+                                removed=red.removed + (raw,))
                 scrub = tail.raw
-                red = Redaction(clean, phrase=True, private_key=red.private_key,
-                                removed=red.removed + (head[3],))
-                new_tail = _Tail(words, tail.raw + (head[3],), listy, hint, now + self.ttl)
-                if last is head:
-                    self._keep(session_id, new_tail)
-                return red, scrub
-        if last is not None:
-            self._keep(session_id, _Tail(last[0], (last[3],), last[2], hint, now + self.ttl))
+                if tails.get(head.kind) == head:  # the message continued the phrase only
+                    self._keep(session_id, _Tail(head, size, tail.raw + (raw,),
+                                                 tail.hint or hint, pure, now + self.ttl))
+                    return red, scrub
+        last = max(tails.values(), key=lambda e: e.span[1], default=None)
+        if last is not None:  # kept even when redacted: the phrase may go on
+            self._keep(session_id, _Tail(last, last.size, (last.raw(text),), hint, last.pure,
+                                         now + self.ttl))
         return red, scrub
 
     def _keep(self, session_id: str, tail: _Tail) -> None:
@@ -555,36 +613,108 @@ class SessionWindow:
                 self._tails.popitem(last=False)
 
 
-def _edge_runs(text: str):
-    """The phrase-word runs at the start and at the end of `text` (English words or single
-    Chinese list characters): (words, span, listy, raw) or None."""
-    head = tail = None
-    runs = [r for r in _english_runs(text) if r.trimmed()]
+def _continues(kind: str, size: int, listy: bool, hint: bool, pure: bool) -> bool:
+    """Whether the parts of two or more messages together make a phrase or a key."""
+    if kind == "hex":
+        return size >= 64
+    if kind == "zh":
+        return size >= HINT_CHARS or (size >= PARTIAL_CHARS and (hint or listy or pure))
+    return size >= STRONG_WORDS or (size >= 8 and (listy or hint or pure))
+
+
+_LEAD_IN = re.compile(r"^[^:：]{0,16}[:：]")
+_EDGE_LEAD = re.compile(r"^[^A-Za-z\u3400-\u9fff]*$")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+
+
+def _edges(text: str) -> tuple[dict[str, _Edge], dict[str, _Edge]]:
+    """The phrase-like text at the start and at the end of a message, by kind."""
+    heads: dict[str, _Edge] = {}
+    tails: dict[str, _Edge] = {}
+    masked = _HINT.sub(lambda m: " " * len(m.group(0)), text)
+    runs = _english_runs(text)
     if runs:
-        first, last = runs[0], runs[-1]
-        ft, lt = first.trimmed(), last.trimmed()
-        if not text[:ft[0][0]].strip(" \t\n,.;:：；、，。-*•#1234567890()[]\"'"):
-            head = (sum(k != "miss" for *_, k, _w in ft), (ft[0][0], ft[-1][1]),
-                    first.listy > 0, text[ft[0][0]:ft[-1][1]])
-        if not text[lt[-1][1]:].strip(" \t\n,.;:：；、，。-*•#()[]\"'"):
-            tail = (sum(k != "miss" for *_, k, _w in lt), (lt[0][0], lt[-1][1]),
-                    last.listy > 0, text[lt[0][0]:lt[-1][1]])
-            if head is not None and (ft[0][0], ft[-1][1]) == (lt[0][0], lt[-1][1]):
-                tail = head
-    zh = _chinese_edges(text)
-    return head or zh[0], tail or zh[1]
+        for run, bucket in ((runs[0], heads), (runs[-1], tails)):
+            a, b = run.span
+            rest = text[:a] + text[b:]
+            edge = _Edge("en", run.words, (a, b), run.listy > 0,
+                         not _WORD.search(rest) and not _HAN.search(rest))
+            before = masked[:a].rstrip()
+            at_start = _EDGE_LEAD.match(before) is not None or before[-1:] in (":", "：")
+            if (bucket is heads and at_start) or (bucket is tails and _EDGE_LEAD.match(
+                    text[b:])):
+                bucket["en"] = edge
+    lead, trail = _chinese_edges(masked)
+    if lead:
+        heads["zh"] = lead
+    if trail:
+        tails["zh"] = trail
+    hexes = list(_HEX_RUN.finditer(text))
+    if hexes:
+        for m, bucket in ((hexes[0], heads), (hexes[-1], tails)):
+            rest = (text[:m.start()] + text[m.end():]).strip()
+            bucket["hex"] = _Edge("hex", len(m.group(0)), m.span(), False, not rest)
+    return heads, tails
 
 
-def _chinese_edges(text: str):
-    """Chinese list characters at the start and end of `text` (glued or separated)."""
-    stripped = re.sub(r"[^\u3400-\u9fff]", "", text)
-    if not stripped or not all(_listed(c) for c in stripped):
+def _chinese_edges(text: str) -> tuple[_Edge | None, _Edge | None]:
+    """Random-looking list characters that start or end the Chinese text of a message:
+    single characters with separators, or the random-looking end of a glued run."""
+    lead_in = _LEAD_IN.match(text)
+    start = lead_in.end() if lead_in else 0  # "后六个：" introduces what follows
+    runs = list(_HAN.finditer(text, start))
+    if not runs:
         return None, None
-    if len(stripped) < 3 or naturalness(stripped) >= ZH_RANDOM_BELOW:
-        return None, None
-    first = _HAN.search(text)
-    last_m = list(_HAN.finditer(text))[-1]
-    assert first is not None
-    span = (first.start(), last_m.end())
-    entry = (len(stripped), span, bool(_LISTY.search(text)), text[span[0]:span[1]])
-    return entry, entry
+    singles = _singles(text, runs)
+    # Single characters after at most five characters of lead-in ("前面是合 细 聚 ...").
+    lead = singles[0] if singles and singles[0][0] - runs[0].start() <= 5 else None
+    if lead is not None and lead[0] > runs[0].start():
+        lead = (runs[0].start(), lead[1], lead[2] + 1, lead[3])
+    if lead is None:
+        n = _random_prefix(runs[0].group(0))
+        lead = (runs[0].start(), runs[0].start() + n, n, False) if n else None
+    trail = singles[-1] if singles and singles[-1][1] == runs[-1].end() else None
+    if trail is None:
+        n = _random_prefix(runs[-1].group(0)[::-1])
+        trail = (runs[-1].end() - n, runs[-1].end(), n, False) if n else None
+
+    def edge(part: tuple[int, int, int, bool] | None) -> _Edge | None:
+        if part is None:
+            return None
+        a, b, size, listy = part
+        return _Edge("zh", size, (a, b), listy, _HAN.search(text[start:a] + text[b:]) is None)
+
+    head = edge(lead) if lead and _EDGE_LEAD.match(text[start:lead[0]]) else None
+    tail = edge(trail) if trail and _EDGE_LEAD.match(text[trail[1]:]) else None
+    return head, tail
+
+
+def _singles(text: str, runs: list[re.Match[str]]) -> list[tuple[int, int, int, bool]]:
+    """Stretches of single list characters with separators: (start, end, count, listy)."""
+    out = []
+    group: list[re.Match[str]] = []
+    for m in runs + [None]:  # type: ignore[list-item]
+        ok = m is not None and len(m.group(0)) == 1 and _listed(m.group(0))
+        if ok and group and _SEP.match(text[group[-1].end():m.start()]):
+            group.append(m)
+            continue
+        if len(group) >= 3:
+            out.append((group[0].start(), group[-1].end(), len(group), True))
+        group = [m] if ok else []
+    return out
+
+
+def _random_prefix(run: str) -> int:
+    """How many characters at the start of `run` (after at most four characters of lead-in
+    such as 后面是) read as drawn at random from the list, lead-in included."""
+    for skip in range(0, min(5, len(run))):
+        best = 0
+        for n in range(skip + 4, min(len(run), skip + max(PHRASE_LENGTHS)) + 1):
+            part = run[skip:n]
+            if not all(_listed(c) for c in part):
+                break
+            if naturalness(part) < ZH_HINT_BELOW:
+                best = n
+        if best:
+            return best
+    return 0

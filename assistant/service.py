@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 from assistant import entities as ent
 from assistant import templates
 from assistant.articles import category_label, to_html
-from assistant.answerer import (REASON_HUMAN, REASON_SCAM, REASON_THEFT, Decision, Signals,
-                                Thresholds, decide, without_human_request)
+from assistant.answerer import (REASON_EXPOSED, REASON_HUMAN, REASON_SCAM, REASON_THEFT,
+                                Decision, Signals, Thresholds, decide, without_human_request)
 from assistant.config import Settings
 from assistant.embedding import Embedder, make_embedder
 from assistant.errors import QueueError
@@ -29,7 +29,7 @@ from assistant.index import LoadedIndex, load_index, set_threads
 from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
 from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
 from assistant.redaction import Redaction, SessionWindow
-from assistant.safety import looks_like_scam, looks_like_theft
+from assistant.safety import SIGNALS, SafetyModel, shipped_model
 from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
@@ -124,8 +124,9 @@ class Assistant:
     """The whole query path: redact, understand, retrieve, decide, word, hand off."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
-                 queue: HandoffQueue | None = None) -> None:
+                 queue: HandoffQueue | None = None, safety: SafetyModel | None = None) -> None:
         self.settings = settings
+        self._safety = safety
         self.embedder = embedder or make_embedder(settings)
         self.queue: HandoffQueue = queue or open_queue(
             settings.queue_dsn, settings.queue_path,
@@ -426,10 +427,14 @@ class Assistant:
         parts: list[str] = []
         if redacted:
             parts.append(templates.message(lang, "secret"))
-        if d.reason == REASON_SCAM:
+        # The scam and theft articles open with the warning: the template stands in only
+        # when the article is missing from the KB.
+        if d.reason == REASON_SCAM and article is None:
             parts.append(templates.message(lang, "scam"))
-        if d.reason == REASON_THEFT:
+        if d.reason == REASON_THEFT and article is None:
             parts.append(templates.message(lang, "theft"))
+        if d.reason == REASON_EXPOSED and not redacted:  # "secret" already says it
+            parts.append(templates.message(lang, "exposed"))
         if article is not None:
             parts.append(templates.render_article(article, ent.extract(text), self.facts, lang))
         if d.action == "decline":
@@ -578,12 +583,18 @@ class Assistant:
         except QueueError:
             log.warning("turn not recorded: queue unavailable")
 
+    @property
+    def safety(self) -> SafetyModel:
+        """The safety-signal model (the one shipped in the package unless given)."""
+        if self._safety is None:
+            self._safety = shipped_model()
+        return self._safety
+
     def _signals(self, text: str, st: "_State") -> Signals:
         ids = st.handoff_flags  # every article id
-        s = self.settings
-        return Signals(scam=looks_like_scam(text), theft=looks_like_theft(text),
-                       scam_article=s.scam_article if s.scam_article in ids else None,
-                       theft_article=s.theft_article if s.theft_article in ids else None)
+        articles = {s: a for s, a in self.settings.signal_articles.items()
+                    if s in SIGNALS and a in ids}
+        return Signals(self.safety.read(text).fired, articles)
 
     def _known_ratio(self, text: str) -> float:
         ratio = getattr(self.embedder, "known_ratio", None)

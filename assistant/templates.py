@@ -52,6 +52,15 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "theft": ("I'm sorry this happened. Do these steps right now, then an agent will "
                   "follow up with you urgently."),
         "handoff_urgent": "Your case is marked urgent and is at the front of the queue.",
+        "exposed": ("⚠️ Anyone who has seen your recovery phrase or private key can take "
+                    "everything in the wallet, without your password. Move your funds now:\n\n"
+                    "1. In TokenPocket, create a new wallet and write its new recovery phrase "
+                    "on paper.\n"
+                    "2. Send everything from the old wallet to the new one, most valuable first "
+                    "(keep a little of each chain's coin in the old wallet for the fees until "
+                    "the last transfer).\n"
+                    "3. Never use or import the old phrase or key again.\n\n"
+                    "If you want a person to help you, reply “talk to a person”."),
     },
     "zh": {
         "decline": (
@@ -75,6 +84,12 @@ MESSAGES: dict[Lang, dict[str, str]] = {
                  "转币来“验证”或“同步”钱包。"),
         "theft": "很抱歉遇到这种情况。请立即按下面的步骤操作,客服会尽快优先跟进。",
         "handoff_urgent": "您的工单已标记为紧急,排在队列最前面。",
+        "exposed": ("⚠️ 任何看到过您助记词或私钥的人，都能不需要密码转走钱包里的全部资产。请立即转移资产：\n\n"
+                    "1. 在TokenPocket中新建一个钱包，用纸笔抄好新的助记词。\n"
+                    "2. 把旧钱包里的资产全部转到新钱包，先转价值最高的（旧钱包里留一点各链的主币作为"
+                    "手续费，直到最后一笔转完）。\n"
+                    "3. 以后不要再使用或导入旧的助记词和私钥。\n\n"
+                    "如需人工协助，请回复“转人工”。"),
     },
 }
 

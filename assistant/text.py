@@ -48,6 +48,14 @@ DOMAIN_WORDS = (
     "重置密码", "忘记密码", "导入钱包", "创建钱包", "备份", "卡住", "打包中", "加速", "取消交易",
 )
 
+#: Written Cantonese words and particles the Mandarin dictionary lacks.
+CANTONESE_WORDS = (
+    "嘅", "唔", "咗", "俾", "畀", "啲", "嘢", "佢", "佢哋", "我哋", "你哋", "冇", "喺", "咩", "乜", "嚟",
+    "睇", "搵", "攞", "啱", "點算", "點解", "邊度", "邊個", "而家", "依家", "咁", "噉", "啦", "喎", "嘞",
+    "囉", "㗎", "嗰", "呢個", "嗰個", "追返", "攞返", "拎返", "搞掂", "唔該", "多謝", "係", "唔係", "有冇",
+    "仲", "晒", "曬", "先至", "即係", "話", "諗", "識", "咪", "嘛", "喇", "啩", "未", "返", "俾錢",
+)
+
 
 @lru_cache(maxsize=1)
 def _jieba():
@@ -55,9 +63,47 @@ def _jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+    jieba.dt.check_initialized()
+    _BASE_TOTAL.append(jieba.dt.total)
     for word in DOMAIN_WORDS:
         jieba.add_word(word, freq=200_000)
+    for word in CANTONESE_WORDS:  # written Cantonese (Hong Kong), read as simplified
+        jieba.add_word(to_simplified(word), freq=100_000)
     return jieba
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # noqa: ANN202 - opencc has no types
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese as simplified (OpenCC, phrase-aware); other text unchanged."""
+    return _t2s().convert(text)
+
+
+#: The dictionary's total count before the wallet vocabulary was added (set by `_jieba`).
+_BASE_TOTAL: list[int] = []
+
+
+def word_log_probability(text: str) -> float:
+    """Log probability of `text` under jieba's word frequencies (best segmentation), as the
+    general dictionary gives it: the wallet words added for features make their own words
+    likely without making every other word rarer."""
+    import math
+
+    dt = _jieba().dt
+    logtotal = math.log(_BASE_TOTAL[0])
+    dag = dt.get_DAG(text)
+    freq = dt.FREQ
+    n = len(text)
+    route = [0.0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        route[i] = max(math.log(freq.get(text[i:j + 1]) or 1) - logtotal + route[j + 1]
+                       for j in dag[i])
+    return route[0]
 
 
 def normalize(text: str) -> str:

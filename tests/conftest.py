@@ -127,8 +127,8 @@ def tiny_index(tmp_path_factory, embedder) -> tuple[Path, Path]:
 def tiny_settings(tiny_index, tmp_path) -> Settings:
     kb, index = tiny_index
     return Settings(kb_dir=kb, index_dir=index, data_dir=tmp_path / "data",
-                    thresholds_file=tmp_path / "none.json", scam_article="fake-support",
-                    theft_article="stolen-funds")
+                    thresholds_file=tmp_path / "none.json", signal_articles={"impersonation_scam": "fake-support",
+                                     "theft_report": "stolen-funds"})
 
 
 @pytest.fixture

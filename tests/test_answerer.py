@@ -91,13 +91,36 @@ def test_a_single_weak_candidate_is_not_answered():
     assert d.action == "handoff" and d.article_id is None
 
 
+ARTICLES = {"theft_report": "stolen-funds", "impersonation_scam": "fake-support-scam",
+            "approval_risk": "token-approvals-revoke"}
+
+
 def test_theft_goes_to_a_person_urgently_with_the_article():
-    sig = Signals(theft=True, theft_article="stolen-funds", scam_article="scam")
+    sig = Signals(frozenset({"theft_report", "impersonation_scam"}), ARTICLES)
     d = decide("drained", IN_SCOPE, hits(0.9), TH, signals=sig)
     assert (d.action, d.article_id, d.urgent, d.handoff) == ("handoff", "stolen-funds", True, True)
 
 
 def test_scam_gets_the_scam_article_even_with_weak_scores():
-    sig = Signals(scam=True, scam_article="fake-support-scam")
+    sig = Signals(frozenset({"impersonation_scam"}), ARTICLES)
     d = decide("客服让我提供助记词", IN_SCOPE, hits(0.2, 0.19), TH, signals=sig)
     assert (d.action, d.article_id) == ("answer", "fake-support-scam")
+
+
+def test_a_signal_with_a_request_for_a_person_answers_and_hands_off():
+    sig = Signals(frozenset({"approval_risk", "wants_person"}), ARTICLES)
+    d = decide("I approved a rugged dapp", IN_SCOPE, hits(0.9), TH, signals=sig)
+    assert (d.action, d.article_id, d.handoff, d.urgent) == (
+        "handoff", "token-approvals-revoke", True, False)
+
+
+def test_an_exposed_secret_is_answered_without_an_article():
+    d = decide("I typed my seed into a site", IN_SCOPE, hits(0.9), TH,
+               signals=Signals(frozenset({"secret_exposed"}), ARTICLES))
+    assert (d.action, d.article_id, d.reason) == ("answer", None, "secret exposed")
+
+
+def test_a_worry_about_theft_is_answered_by_the_scores():
+    d = decide("can someone steal my coins with my address?", IN_SCOPE, hits(0.9), TH,
+               signals=Signals(frozenset({"theft_worry"}), ARTICLES))
+    assert (d.action, d.article_id, d.urgent) == ("answer", "a0", False)

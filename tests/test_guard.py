@@ -48,8 +48,8 @@ def setup(tmp_path, embedder):
     _write_eval(tmp_path / "eval" / "mini.jsonl")
     settings = Settings(kb_dir=kb, index_dir=index, data_dir=tmp_path / "data",
                         thresholds_file=tmp_path / "none.json", eval_dir=tmp_path / "eval",
-                        check_sets="mini", scam_article="fake-support",
-                        theft_article="stolen-funds")
+                        check_sets="mini", signal_articles={"impersonation_scam": "fake-support",
+                                         "theft_report": "stolen-funds"})
     return settings, ix.current_path(index)
 
 

@@ -1,0 +1,172 @@
+"""Training and measuring the safety signals (`assistant safety-train`): offline tooling.
+
+The labelled set (`eval/safety/dev.jsonl`, `test.jsonl`) was written from a list of signals
+and personas without looking at the knowledge base: long stories, both Chinese scripts,
+typos, and hard negatives (questions about risk, hypotheticals, negation, the past).
+Everything is chosen on the dev half by cross-validation: the regularisation, each signal's
+Platt calibration and its threshold. The test half is only scored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import DataError
+from assistant.safety import SIGNALS, SafetyModel, features
+from assistant.text import SparseTfidf, pre_analyzed
+
+log = logging.getLogger(__name__)
+
+FOLDS = 5
+C_GRID = (3.0, 10.0, 30.0)
+#: The signal whose misses cost most: its threshold keeps every dev theft report.
+THEFT = "theft_report"
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    labels: frozenset[str]
+    lang: str
+    script: str
+    hard: bool = False
+    near: str = ""
+
+
+def load_rows(path: Path) -> list[Row]:
+    """One labelled message per line; errors name the file, line and field."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            labels = frozenset(d.get("labels", []))
+            unknown = labels - set(SIGNALS)
+            if unknown:
+                raise DataError(f"{path}:{n}: field 'labels': unknown signal "
+                                f"{sorted(unknown)[0]!r}; known: {', '.join(SIGNALS)}")
+            rows.append(Row(d["text"], labels, d["lang"], d.get("script", ""),
+                            bool(d.get("hard")), d.get("near") or ""))
+        except (ValueError, KeyError) as e:
+            raise DataError(f"{path}:{n}: not a labelled row ({e}); each line needs "
+                            "'text', 'labels' and 'lang'") from None
+    return rows
+
+
+def train(dev: list[Row], seed: int = 0) -> tuple[SafetyModel, dict]:
+    """Fit on the dev half; returns the model and its cross-validated dev scores."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    feats = [features(r.text) for r in dev]
+    vectorizer = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True, min_df=2)
+    x = vectorizer.fit_transform(feats)
+    n_features = x.shape[1]
+    weights = np.zeros((n_features, len(SIGNALS)), dtype=np.float32)
+    bias, scale, offset = (np.zeros(len(SIGNALS)) for _ in range(3))
+    thresholds: dict[str, float] = {}
+    cv: dict[str, dict] = {}
+    for j, signal in enumerate(SIGNALS):
+        y = np.array([signal in r.labels for r in dev], dtype=int)
+        folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+        best = None
+        for c in C_GRID:
+            scores = np.zeros(len(dev))
+            for tr, te in folds.split(x, y):
+                m = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+                m.fit(x[tr], y[tr])
+                scores[te] = m.decision_function(x[te])
+            a, b = _platt(scores, y)
+            p = _sigmoid(a * scores + b)
+            loss = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+            if best is None or loss < best[0]:
+                best = (loss, c, a, b, p)
+        assert best is not None
+        _, c, a, b, p = best
+        final = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, y)
+        weights[:, j] = final.coef_[0]
+        bias[j], scale[j], offset[j] = final.intercept_[0], a, b
+        thresholds[signal] = _threshold(p, y, all_positives=signal == THEFT)
+        cv[signal] = {"C": c, "threshold": round(thresholds[signal], 4),
+                      **_scores(p >= thresholds[signal], y)}
+    tfidf = SparseTfidf.from_vectorizer(vectorizer)
+    return SafetyModel(list(SIGNALS), tfidf, weights, bias, scale, offset, thresholds), cv
+
+
+def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    m = LogisticRegression(C=1e4).fit(scores.reshape(-1, 1), y)
+    return float(m.coef_[0][0]), float(m.intercept_[0])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _threshold(p: np.ndarray, y: np.ndarray, *, all_positives: bool) -> float:
+    """The best-F1 threshold; for theft reports, the highest one that still catches every
+    dev report (in the middle of the gap above every negative when there is one)."""
+    pos, neg = p[y == 1], p[y == 0]
+    if all_positives and len(pos):
+        low = float(pos.min())
+        higher_neg = neg[neg < low]
+        top_neg = float(higher_neg.max()) if len(higher_neg) else 0.0
+        return (low + top_neg) / 2 if not (neg >= low).any() else low
+    best_t, best_f = 0.5, -1.0
+    for t in np.unique(p):
+        f = _scores(p >= t, y)["f1"]
+        if f > best_f:
+            best_t, best_f = float(t), f
+    return best_t
+
+
+def _scores(pred: np.ndarray, y: np.ndarray) -> dict:
+    tp = int(np.sum(pred & (y == 1)))
+    fp = int(np.sum(pred & (y == 0)))
+    fn = int(np.sum(~pred & (y == 1)))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "tp": tp, "fp": fp, "fn": fn, "support": int(np.sum(y == 1))}
+
+
+def evaluate(model: SafetyModel, rows: list[Row]) -> dict:
+    """Per-signal precision and recall, false theft alarms, and theft recall per slice."""
+    fired = [model.read(r.text).fired for r in rows]
+    per_signal = {}
+    for s in model.signals:
+        y = np.array([s in r.labels for r in rows])
+        pred = np.array([s in f for f in fired])
+        per_signal[s] = _scores(pred, y.astype(int))
+    alarms = [r.text for r, f in zip(rows, fired) if THEFT in f and THEFT not in r.labels]
+    missed = [r.text for r, f in zip(rows, fired) if THEFT in r.labels and THEFT not in f]
+    slices = {}
+    for key in sorted({(r.lang, r.script) for r in rows}):
+        part = [i for i, r in enumerate(rows) if (r.lang, r.script) == key]
+        y = np.array([THEFT in rows[i].labels for i in part]).astype(int)
+        pred = np.array([THEFT in fired[i] for i in part])
+        exact = sum(fired[i] & set(model.signals) == rows[i].labels for i in part)
+        slices[f"{key[0]}-{key[1]}"] = {"rows": len(part), "theft": _scores(pred, y),
+                                        "all_signals_exact": round(exact / len(part), 4)}
+    return {"rows": len(rows), "signals": per_signal, "false_theft_alarms": len(alarms),
+            "missed_theft_reports": len(missed), "false_theft_alarm_examples": alarms[:10],
+            "missed_theft_examples": missed[:10], "slices": slices}
+
+
+def run(dev_path: Path, test_path: Path, out: Path | None = None) -> dict:
+    """Train on dev, score on test, write the model (to the package unless `out`)."""
+    dev, test = load_rows(dev_path), load_rows(test_path)
+    model, cv = train(dev)
+    report = {"dev_rows": len(dev), "dev_cross_validated": cv, "test": evaluate(model, test)}
+    folder = out or Path(__file__).parent / "data"
+    model.save(folder, report={"dev_rows": len(dev), "test_rows": len(test)})
+    return report
