@@ -76,6 +76,20 @@ SIGNAL_REASONS = {
     "clipboard_hijack": "address changed when pasted",
     "approval_risk": "risky approval",
 }
+#: A scam in progress is answered with its warning whatever retrieval found; the other
+#: signals need retrieval to agree (see `_agrees`).
+OVERRIDING = frozenset({"impersonation_scam"})
+
+
+def _agrees(signal: str, article: str | None, top: Hit | None, shortlist: tuple[Hit, ...],
+            confident: bool) -> bool:
+    """Whether retrieval backs a signal: its article is among the shortlist (for an exposed
+    secret, a security article is), and no confident answer points elsewhere."""
+    if confident and top is not None and top.id != article:
+        return False
+    if article is None:
+        return any(h.category == "security" for h in shortlist)
+    return any(h.id == article for h in shortlist)
 
 
 def wants_human(text: str) -> bool:
@@ -118,12 +132,18 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
         article = sig.articles.get("theft_report")
         return Decision("handoff", article, shortlist, confidence, REASON_THEFT,
                         handoff=article is not None, urgent=True)
-    person = wants_human(text) or "wants_person" in sig.fired
+    gap = top.score - second.score if top and second else 1.0
+    confident = top is not None and top.score >= th.answer and gap >= th.margin
+    # The keyword rule for a person is precise; the learned one needs retrieval's doubt.
+    person = wants_human(text) or ("wants_person" in sig.fired and not confident)
     for signal, reason in SIGNAL_REASONS.items():
-        if signal in sig.fired and (signal in sig.articles or signal == "secret_exposed"):
-            article = sig.articles.get(signal)
-            action: Action = "handoff" if person else "answer"
-            return Decision(action, article, shortlist, confidence, reason, handoff=person)
+        if signal not in sig.fired or not (signal in sig.articles or signal == "secret_exposed"):
+            continue
+        article = sig.articles.get(signal)
+        if signal not in OVERRIDING and not _agrees(signal, article, top, shortlist, confident):
+            continue
+        action: Action = "handoff" if person else "answer"
+        return Decision(action, article, shortlist, confidence, reason, handoff=person)
     if person:
         return Decision("handoff", None, shortlist, confidence, REASON_HUMAN)
     out_of_scope = intent.category == OUT_OF_SCOPE or intent.out_of_scope >= th.decline
@@ -131,7 +151,6 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
         return Decision("decline", None, (), confidence, "out of scope")
     if top is None:
         return Decision("handoff", None, (), confidence, "nothing in the knowledge base matched")
-    gap = top.score - second.score if second else 1.0
     if top.score >= th.answer and gap >= th.margin:
         needs_person = bool((article_handoff or {}).get(top.id))
         action = "handoff" if needs_person else "answer"

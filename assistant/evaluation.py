@@ -135,7 +135,8 @@ def redecide(obs: Iterable[Observation], th: Thresholds | dict[str, Thresholds],
              handoff_flags: dict[str, bool]) -> list[Decision]:
     """The service's decision for each observation under thresholds `th` (or per language)."""
     return [decide(o.trace.text, o.trace.intent, list(o.trace.hits),
-                   th[o.trace.lang] if isinstance(th, dict) else th, handoff_flags)
+                   th[o.trace.lang] if isinstance(th, dict) else th, handoff_flags,
+                   o.trace.signals)
             for o in obs]
 
 

@@ -789,11 +789,17 @@ def _clean(text: str | None) -> str | None:
     return red.text
 
 
-def _clean_tree(value: Any) -> Any:
+def _clean_tree(value: Any, label: str = "") -> Any:
+    """Every string in a JSON value, checked with its field name as context (a `tx_hash`
+    field holds a transaction hash, not a key)."""
     if isinstance(value, str):
-        return _clean(value)
+        if not label:
+            return _clean(value)
+        prefix = f"{label}: "
+        cleaned = _clean(prefix + value) or ""
+        return cleaned[len(prefix):] if cleaned.startswith(prefix) else cleaned
     if isinstance(value, dict):
-        return {k: _clean_tree(v) for k, v in value.items()}
+        return {k: _clean_tree(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean_tree(v) for v in value]
     return value

@@ -26,16 +26,28 @@ from assistant.text import SparseTfidf, analyze, to_simplified
 SIGNALS = ("theft_report", "impersonation_scam", "secret_exposed", "recovery_scam",
            "scam_token", "clipboard_hijack", "approval_risk", "theft_worry", "wants_person")
 MODEL_NAME = "safety_model"
+THEFT = "theft_report"
+#: Not sure enough to raise the alarm: the answer also asks whether funds left the wallet.
+CHECK = "theft_check"
+#: The precise rule kept: the reply the check asks for ("stolen", 被盗了) is a report.
+_CONFIRMS_THEFT = re.compile(
+    r"^\s*(stolen|my funds were stolen|(yes,? )?(they|it|funds|my funds) (were|was) (stolen|taken)"
+    r"|被盗了?|被盜了?|被偷了?|资产被盗了?|資產被盜了?)\s*[.!。！]*\s*$", re.IGNORECASE)
 
 _EN_TOKEN = re.compile(r"[a-z]+(?:['’][a-z]+)?")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 
 
 def features(text: str) -> list[str]:
-    """The lexical features of `analyze` on the simplified text, plus English word pairs
-    (stop words kept: "didn't send", "not hacked" and "what if" carry the meaning)."""
+    """The lexical features of `analyze` on the simplified text, plus Chinese character
+    3- and 4-grams and English word pairs (stop words kept: "didn't send", "not hacked",
+    "what if" and 会不会 carry the meaning)."""
     simple = to_simplified(text)
-    words = _EN_TOKEN.findall(simple.lower())
-    return analyze(simple) + [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
+    lower = simple.lower()
+    words = _EN_TOKEN.findall(lower)
+    grams = [run[i:i + n] for run in _HAN_RUN.findall(simple) for n in (3, 4)
+             for i in range(len(run) - n + 1)]
+    return analyze(simple) + grams + [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
 
 
 @dataclass(frozen=True)
@@ -69,10 +81,17 @@ class SafetyModel:
         return 1.0 / (1.0 + np.exp(-(self.scale * z + self.offset)))
 
     def read(self, text: str) -> SafetyReading:
+        """The probabilities, and the signals at or above their thresholds. A theft report
+        below the alarm but above the check threshold fires `theft_check` instead."""
         p = self.probabilities(text)
         probs = {s: float(v) for s, v in zip(self.signals, p)}
-        return SafetyReading(probs, frozenset(s for s, v in probs.items()
-                                              if v >= self.thresholds.get(s, 1.0)))
+        fired = {s for s, v in probs.items() if v >= self.thresholds.get(s, 1.0)}
+        theft = probs.get(THEFT, 0.0)
+        if THEFT not in fired and theft >= self.thresholds.get(CHECK, 1.0):
+            fired.add(CHECK)
+        if _CONFIRMS_THEFT.match(text):
+            fired.add(THEFT)
+        return SafetyReading(probs, frozenset(fired))
 
     def save(self, folder: Path, name: str = MODEL_NAME, report: dict | None = None) -> None:
         """`name.json` (signals, vocabulary, thresholds) and `name.npz` (the arrays): no

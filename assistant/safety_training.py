@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import DataError
-from assistant.safety import SIGNALS, SafetyModel, features
+from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, features
 from assistant.text import SparseTfidf, pre_analyzed
 
 log = logging.getLogger(__name__)
 
 FOLDS = 5
 C_GRID = (3.0, 10.0, 30.0)
-#: The signal whose misses cost most: its threshold keeps every dev theft report.
-THEFT = "theft_report"
+#: Share of the dev theft reports that get at least the check (the rest: an ordinary answer).
+CHECK_RECALL = 0.95
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,42 @@ def load_rows(path: Path) -> list[Row]:
     return rows
 
 
-def train(dev: list[Row], seed: int = 0) -> tuple[SafetyModel, dict]:
-    """Fit on the dev half; returns the model and its cross-validated dev scores."""
+#: KB articles whose questions may carry a safety signal: not used as plain negatives.
+SIGNAL_CATEGORIES = frozenset({"security"})
+SIGNAL_ARTICLES = frozenset({"talk-to-human", "escalation-complaints", "suspicious-transaction",
+                             "token-approvals-revoke", "transaction-irreversible"})
+
+
+def kb_negatives(kb_dir: Path) -> list[Row]:
+    """Ordinary questions: every KB question outside security and the person-routing
+    articles, and the out-of-scope list. The labelled set is rich in hard negatives about
+    risk; these teach the signals what a plain how-to question looks like."""
+    from assistant.kb import load_kb
+    from assistant.text import detect_lang
+
+    kb = load_kb(kb_dir)
+    texts = [q for a in kb.articles if a.category not in SIGNAL_CATEGORIES
+             and a.id not in SIGNAL_ARTICLES for q in (a.title, *a.questions)]
+    texts += list(kb.out_of_scope)
+    return [Row(t, frozenset(), detect_lang(t), "") for t in texts]
+
+
+def train(dev: list[Row], seed: int = 0, extra: list[Row] | None = None
+          ) -> tuple[SafetyModel, dict]:
+    """Fit on the dev half (plus `extra` negatives, always in the training folds); returns
+    the model and its cross-validated scores on the dev half."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from scipy.sparse import vstack
     from sklearn.model_selection import StratifiedKFold
 
-    feats = [features(r.text) for r in dev]
+    extra = extra or []
+    n_dev = len(dev)
+    feats = [features(r.text) for r in [*dev, *extra]]
     vectorizer = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True, min_df=2)
-    x = vectorizer.fit_transform(feats)
+    x_all = vectorizer.fit_transform(feats)
+    x = x_all[:n_dev]
+    x_extra = x_all[n_dev:]
     n_features = x.shape[1]
     weights = np.zeros((n_features, len(SIGNALS)), dtype=np.float32)
     bias, scale, offset = (np.zeros(len(SIGNALS)) for _ in range(3))
@@ -75,13 +102,14 @@ def train(dev: list[Row], seed: int = 0) -> tuple[SafetyModel, dict]:
     cv: dict[str, dict] = {}
     for j, signal in enumerate(SIGNALS):
         y = np.array([signal in r.labels for r in dev], dtype=int)
+        y_extra = np.array([signal in r.labels for r in extra], dtype=int)
         folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
         best = None
         for c in C_GRID:
             scores = np.zeros(len(dev))
             for tr, te in folds.split(x, y):
                 m = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-                m.fit(x[tr], y[tr])
+                m.fit(vstack([x[tr], x_extra]), np.concatenate([y[tr], y_extra]))
                 scores[te] = m.decision_function(x[te])
             a, b = _platt(scores, y)
             p = _sigmoid(a * scores + b)
@@ -90,10 +118,16 @@ def train(dev: list[Row], seed: int = 0) -> tuple[SafetyModel, dict]:
                 best = (loss, c, a, b, p)
         assert best is not None
         _, c, a, b, p = best
-        final = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, y)
+        final = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(
+            x_all, np.concatenate([y, y_extra]))
         weights[:, j] = final.coef_[0]
         bias[j], scale[j], offset[j] = final.intercept_[0], a, b
-        thresholds[signal] = _threshold(p, y, all_positives=signal == THEFT)
+        if signal == THEFT:
+            thresholds[THEFT], thresholds[CHECK] = _theft_thresholds(p, y)
+            cv[CHECK] = {"threshold": round(thresholds[CHECK], 4),
+                         **_scores(p >= thresholds[CHECK], y)}
+        else:
+            thresholds[signal] = _threshold(p, y)
         cv[signal] = {"C": c, "threshold": round(thresholds[signal], 4),
                       **_scores(p >= thresholds[signal], y)}
     tfidf = SparseTfidf.from_vectorizer(vectorizer)
@@ -111,15 +145,23 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _threshold(p: np.ndarray, y: np.ndarray, *, all_positives: bool) -> float:
-    """The best-F1 threshold; for theft reports, the highest one that still catches every
-    dev report (in the middle of the gap above every negative when there is one)."""
+def _theft_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(alarm, check). The alarm goes off only above every dev message that is not a theft
+    report (no false alarm). From the check threshold up, which keeps `CHECK_RECALL` of the
+    dev reports, the answer also offers the theft path ("did funds leave your wallet?").
+    Keeping every report would put that line under most answers: the text alone cannot
+    tell every "where did my coins go" apart from a theft."""
     pos, neg = p[y == 1], p[y == 0]
-    if all_positives and len(pos):
-        low = float(pos.min())
-        higher_neg = neg[neg < low]
-        top_neg = float(higher_neg.max()) if len(higher_neg) else 0.0
-        return (low + top_neg) / 2 if not (neg >= low).any() else low
+    alarm = float(np.nextafter(neg.max(), 1.0)) if len(neg) else 0.5
+    above = pos[pos >= alarm]
+    if len(above):  # halfway between the last negative and the first report above it
+        alarm = (float(neg.max()) + float(above.min())) / 2
+    check = float(np.quantile(pos, 1 - CHECK_RECALL)) if len(pos) else alarm
+    return alarm, min(check, alarm)
+
+
+def _threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The threshold with the best F1 on the cross-validated dev probabilities."""
     best_t, best_f = 0.5, -1.0
     for t in np.unique(p):
         f = _scores(p >= t, y)["f1"]
@@ -148,7 +190,17 @@ def evaluate(model: SafetyModel, rows: list[Row]) -> dict:
         pred = np.array([s in f for f in fired])
         per_signal[s] = _scores(pred, y.astype(int))
     alarms = [r.text for r, f in zip(rows, fired) if THEFT in f and THEFT not in r.labels]
-    missed = [r.text for r, f in zip(rows, fired) if THEFT in r.labels and THEFT not in f]
+    missed = [r.text for r, f in zip(rows, fired) if THEFT in r.labels and THEFT not in f
+              and CHECK not in f]
+    reports = [f for r, f in zip(rows, fired) if THEFT in r.labels]
+    others = [f for r, f in zip(rows, fired) if THEFT not in r.labels]
+    theft = {"reports": len(reports),
+             "alarm_recall": round(sum(THEFT in f for f in reports) / max(1, len(reports)), 4),
+             "alarm_or_check_recall": round(sum(THEFT in f or CHECK in f for f in reports)
+                                            / max(1, len(reports)), 4),
+             "false_alarms": len(alarms),
+             "check_shown_to_others": round(sum(CHECK in f for f in others)
+                                            / max(1, len(others)), 4)}
     slices = {}
     for key in sorted({(r.lang, r.script) for r in rows}):
         part = [i for i, r in enumerate(rows) if (r.lang, r.script) == key]
@@ -157,16 +209,21 @@ def evaluate(model: SafetyModel, rows: list[Row]) -> dict:
         exact = sum(fired[i] & set(model.signals) == rows[i].labels for i in part)
         slices[f"{key[0]}-{key[1]}"] = {"rows": len(part), "theft": _scores(pred, y),
                                         "all_signals_exact": round(exact / len(part), 4)}
-    return {"rows": len(rows), "signals": per_signal, "false_theft_alarms": len(alarms),
+    return {"rows": len(rows), "signals": per_signal, "theft": theft,
+            "false_theft_alarms": len(alarms),
             "missed_theft_reports": len(missed), "false_theft_alarm_examples": alarms[:10],
             "missed_theft_examples": missed[:10], "slices": slices}
 
 
-def run(dev_path: Path, test_path: Path, out: Path | None = None) -> dict:
-    """Train on dev, score on test, write the model (to the package unless `out`)."""
+def run(dev_path: Path, test_path: Path, out: Path | None = None,
+        kb_dir: Path | None = None) -> dict:
+    """Train on dev (and the KB's ordinary questions), score on test, write the model (to
+    the package unless `out`)."""
     dev, test = load_rows(dev_path), load_rows(test_path)
-    model, cv = train(dev)
-    report = {"dev_rows": len(dev), "dev_cross_validated": cv, "test": evaluate(model, test)}
+    extra = kb_negatives(kb_dir) if kb_dir else []
+    model, cv = train(dev, extra=extra)
+    report = {"dev_rows": len(dev), "kb_negatives": len(extra), "dev_cross_validated": cv,
+              "test": evaluate(model, test)}
     folder = out or Path(__file__).parent / "data"
     model.save(folder, report={"dev_rows": len(dev), "test_rows": len(test)})
     return report

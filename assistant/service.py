@@ -94,6 +94,7 @@ class Trace:
     hits: tuple[Hit, ...]
     latency_ms: float
     known_ratio: float = 1.0
+    signals: Signals = field(default_factory=Signals)
 
 
 def thresholds_for(settings: Settings, lang: str) -> Thresholds:
@@ -311,8 +312,9 @@ class Assistant:
         st = self.state
         features, hits = self.understand(text, st)
         assert features.intent is not None
+        signals = self._signals(text, st)
         decision = decide(text, features.intent, hits, self.thresholds[lang], st.handoff_flags,
-                          self._signals(text, st))
+                          signals)
         reply = self._word(st, decision, text, lang, features.intent, session_id, red.found,
                            tickets, skip_details=skip_details, key=key)
         if tickets:
@@ -323,7 +325,7 @@ class Assistant:
                  hits[0].id if hits else "-", decision.confidence, lang, elapsed)
         self._warm_segmenter()
         return reply, Trace(text, lang, features.intent, tuple(hits), elapsed,
-                            features.known_ratio)
+                            features.known_ratio, signals)
 
     def search(self, query: str, k: int = 5, lang: Lang | None = None,
                min_score: float | None = None, category: str | None = None
