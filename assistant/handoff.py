@@ -780,10 +780,13 @@ def _dump(value: Any) -> str:
 
 
 def _clean(text: str | None) -> str | None:
-    """The storage guard: a value that still holds a phrase or key is stored redacted."""
+    """The storage guard: a value that still holds a phrase or key is stored redacted.
+
+    Bare hex is left to the service, which saw the conversation (a hash asked for, or
+    words about a key); a key named as one ("pk: 0x...") is still caught here."""
     if not text:
         return text
-    red = redact(text)
+    red = redact(text, expect_hash=True)
     if red.found:
         log.warning("storage guard: a secret reached the queue and was removed before writing")
     return red.text

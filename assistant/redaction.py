@@ -450,7 +450,7 @@ def _b58check(s: str) -> bool:
     return hashlib.sha256(hashlib.sha256(body).digest()).digest()[:4] == check
 
 
-def _key_spans(text: str) -> list[tuple[int, int]]:
+def _key_spans(text: str, expect_hash: bool = False) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for m in _KEYSTORE.finditer(text):
         if _KEYSTORE_FIELD.search(m.group(0)):
@@ -462,7 +462,7 @@ def _key_spans(text: str) -> list[tuple[int, int]]:
     spans += [m.span() for m in _LONG_B58.finditer(text)]
     spans += [m.span() for m in _BYTE_ARRAY.finditer(text)]
     for m in _HEX64.finditer(text):
-        if _hex_is_key(text, m.start(), m.end()):
+        if _hex_is_key(text, m.start(), m.end(), expect_hash):
             spans.append(m.span())
     for m in _HEX_GROUPS.finditer(text):
         digits = re.sub(r"[^0-9a-fA-F]", "", m.group(0))
@@ -471,9 +471,10 @@ def _key_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _hex_is_key(text: str, start: int, end: int) -> bool:
+def _hex_is_key(text: str, start: int, end: int, expect_hash: bool = False) -> bool:
     """64 hex digits are a key or a transaction hash; they look the same. The words just
-    before decide; then the message's words; with no word either way it is a key."""
+    before decide; then the message's words; with no word either way it is a key, unless
+    a hash was asked for."""
     before = text[max(0, start - 40):start]
     after = text[end:end + 16]
     key_near = [m.end() for m in _KEY_WORDS.finditer(before)]
@@ -486,15 +487,19 @@ def _hex_is_key(text: str, start: int, end: int) -> bool:
         return False
     if _KEY_WORDS.search(text):
         return True
-    return _HASH_WORDS.search(text) is None
+    return not expect_hash and _HASH_WORDS.search(text) is None
 
 
 # ------------------------------------------------------------------------------ entry
 
-def redact(text: str) -> Redaction:
-    """Replace recovery phrases and private keys in `text`; say what was found."""
+def redact(text: str, *, expect_hash: bool = False) -> Redaction:
+    """Replace recovery phrases and private keys in `text`; say what was found.
+
+    `expect_hash`: the text answers a request for a transaction hash, so 64 hex digits with
+    no word about a key are the hash (words about a key still make them a key).
+    """
     text = _ZERO_WIDTH.sub("", text)
-    key = _merge(_key_spans(text))
+    key = _merge(_key_spans(text, expect_hash))
     masked = _HINT.sub(lambda m: " " * len(m.group(0)), text)  # a hint is never phrase
     phrase = _merge(_redact_english(text)
                     + _redact_chinese(masked))
@@ -570,9 +575,10 @@ class SessionWindow:
         self._tails: OrderedDict[str, _Tail] = OrderedDict()
         self._lock = threading.Lock()
 
-    def redact(self, session_id: str | None, text: str) -> tuple[Redaction, tuple[str, ...]]:
+    def redact(self, session_id: str | None, text: str, *, expect_hash: bool = False
+               ) -> tuple[Redaction, tuple[str, ...]]:
         """The redaction of `text` in its session, and earlier raw parts to scrub."""
-        red = redact(text)
+        red = redact(text, expect_hash=expect_hash)
         if not session_id:
             return red, ()
         text = _ZERO_WIDTH.sub("", text)

@@ -244,9 +244,11 @@ class Assistant:
                ticket_id: str | None = None) -> Redaction:
         """The one redaction step for every text that enters (messages, searches, comments,
         agent replies). In a conversation, a phrase continued from the previous message is
-        caught too, and the earlier part is scrubbed from wherever it was stored."""
+        caught too, and the earlier part is scrubbed from wherever it was stored. Messages
+        on a ticket answer the agent's request for details, a transaction hash among them."""
         conversation = session_id or (f"ticket:{ticket_id}" if ticket_id else None)
-        red, earlier = self.window.redact(conversation, text)
+        # On a ticket the user is asked for the transaction hash: bare hex is that hash.
+        red, earlier = self.window.redact(conversation, text, expect_hash=ticket_id is not None)
         if earlier:
             try:
                 self.queue.scrub(earlier, session_id=session_id, ticket_id=ticket_id)

@@ -181,7 +181,9 @@ def test_pasted_phrase_is_warned_about_answered_and_never_kept(client, tiny_sett
 def test_scam_message_gets_warning_and_scam_article(client):
     body = client.post("/answer", json={"query": "有人在电报上自称管理员让我提供助记词"}).json()
     assert body["action"] == "answer" and body["article"]["id"] == "fake-support"
-    assert body["answer"].startswith("⚠️") and body["lang"] == "zh"
+    # The article is the warning, first and said once (no template repeating it).
+    assert body["answer"].startswith("官方客服绝不会") and body["lang"] == "zh"
+    assert "诈骗" not in body["answer"]
 
 
 def test_theft_is_urgent_with_steps_first(client):
