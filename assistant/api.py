@@ -164,8 +164,6 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                          skip_details=body.skip_details, idempotency_key=key)
         request.state.action, request.state.category = reply.action, reply.intent.category
         request.app.state.metrics.decisions.labels(reply.action, reply.lang).inc()
-        if s.log_queries:
-            log.debug("query (redacted): %s", a.redact(query).text)
         return JSONResponse(reply.to_dict())  # already JSON types: no re-validation
 
     @app.get("/search", response_model=None)
@@ -283,7 +281,8 @@ def _install_ticket_routes(app: FastAPI, get) -> None:
         """A follow-up or more details from the user on an open ticket."""
         _, a = get(request)
         s = request.app.state.settings
-        text = a.redact(_check_query(body.text, s.max_query_chars, "text"), ticket_id=ticket_id)
+        text = a.redact_ticket_message(ticket_id, _check_query(body.text, s.max_query_chars,
+                                                                "text"))
         ticket = _queue_call(a.queue.add_user_message, ticket_id, text.text,
                              extract(text.text).as_dict())
         return {**_user_view(ticket), "redacted": text.found}
@@ -307,9 +306,11 @@ def _install_ticket_routes(app: FastAPI, get) -> None:
         _, a = get(request)
         stored = _queue_call(a.queue.add_feedback, {
             "session_id": body.session_id, "lang": body.lang,
-            "query": a.redact(body.query).text if body.query else None,
+            "query": a.redact(body.query, session_id=body.session_id,
+                              conversation=False).text if body.query else None,
             "article_id": body.article_id, "helpful": body.helpful,
-            "comment": a.redact(body.comment).text if body.comment else None})
+            "comment": a.redact(body.comment, session_id=body.session_id,
+                                conversation=False).text if body.comment else None})
         offer = not body.helpful
         lang = body.lang or "en"
         return {"stored": bool(stored), "offer_handoff": offer,

@@ -96,10 +96,16 @@ class Redaction:
     phrase: bool = False
     private_key: bool = False
     removed: tuple[str, ...] = ()
+    held: str = ""  # the end of the text, kept in memory in case a phrase goes on
 
     @property
     def found(self) -> bool:
         return self.phrase or self.private_key
+
+    @property
+    def loggable(self) -> str:
+        """The text with a possible phrase start left out too: a log cannot be scrubbed."""
+        return self.text.replace(self.held, "[...]") if self.held else self.text
 
 
 # ------------------------------------------------------------------------------ word lists
@@ -370,8 +376,9 @@ def _redact_chinese(text: str) -> list[tuple[int, int]]:
 
 
 def _chinese_separated(text: str) -> list[tuple[int, int]]:
-    """Chinese tokens of one length (single characters, pairs or threes) with separators
-    between them: a phrase when they add up to a phrase's worth and do not read as prose."""
+    """Chinese typed in pieces with separators between them: single characters, pairs or
+    threes (a phrase when they add up to a phrase's worth and do not read as prose), across
+    a short lead-in such as 后六个：; and longer pieces read together as one run."""
     spans = []
     run: list[re.Match[str]] = []
 
@@ -384,17 +391,49 @@ def _chinese_separated(text: str) -> list[tuple[int, int]]:
             if singles or naturalness(chars) < ZH_RANDOM_BELOW:
                 spans.append((run[0].start(), run[-1].end()))
 
+    last_end = 0
+    bridged = False
     for m in _HAN.finditer(text):
         tok = m.group(0)
-        gap = text[run[-1].end():m.start()] if run else ""
+        gap = text[last_end:m.start()] if run else ""
         same = run and len(run[-1].group(0)) == len(tok)  # singles, pairs or threes
-        if len(tok) <= 3 and same and gap and len(gap) <= _SEP_MAX and _SEP.match(gap):
+        if len(tok) <= 3 and same and (gap or bridged) and len(gap) <= _SEP_MAX \
+                and _SEP.match(gap):
             run.append(m)
+            last_end, bridged = m.end(), False
+            continue
+        bridge = _BRIDGE.match(text, m.end())
+        if run and len(run[-1].group(0)) == 1 and len(tok) <= 4 and bridge and (
+                not gap.strip() or _SEP.match(gap)):
+            last_end, bridged = bridge.end(), True  # "后六个：" between two stretches
             continue
         close()
         run = [m] if len(tok) <= 3 else []
+        last_end, bridged = m.end(), False
     close()
+    # Longer pieces with only spaces between them: read as one run (6 + 6 characters).
+    pieces = [m for m in _HAN.finditer(text) if len(m.group(0)) >= 4]
+    group: list[re.Match[str]] = []
+    for m in [*pieces, None]:
+        gap = text[group[-1].end():m.start()] if m is not None and group else ""
+        if m is not None and group and gap and not gap.strip() and len(gap) <= 3:
+            group.append(m)  # type: ignore[arg-type]
+            continue
+        if len(group) >= 2:
+            stream = "".join(g.group(0) for g in group)
+            for a, b in _chinese_glued(stream, 0):
+                spans.append((_stream_pos(group, a), _stream_pos(group, b - 1) + 1))
+        group = [m] if m is not None else []
     return spans
+
+
+def _stream_pos(group: list[re.Match[str]], i: int) -> int:
+    """Where the i-th character of the joined pieces is in the text."""
+    for m in group:
+        if i < len(m.group(0)):
+            return m.start() + i
+        i -= len(m.group(0))
+    return group[-1].end() - 1
 
 
 def _chinese_glued(run: str, offset: int) -> list[tuple[int, int]]:
@@ -573,7 +612,23 @@ class SessionWindow:
         self.ttl = ttl
         self.max_sessions = max_sessions
         self._tails: OrderedDict[str, _Tail] = OrderedDict()
+        self._removed: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def scrub_known(self, session_id: str | None, text: str) -> Redaction:
+        """`text` (feedback on a message, say) with every part of a phrase this session
+        already sent replaced, and the usual redaction."""
+        red = redact(text)
+        with self._lock:
+            expires, parts = self._removed.get(session_id or "", (0.0, ()))
+        if expires < time.monotonic():
+            return red
+        clean = red.text
+        for part in sorted(parts, key=len, reverse=True):
+            clean = clean.replace(part, PHRASE_MARK)
+        if clean == red.text:
+            return red
+        return Redaction(clean, phrase=True, private_key=red.private_key, removed=red.removed)
 
     def redact(self, session_id: str | None, text: str, *, expect_hash: bool = False
                ) -> tuple[Redaction, tuple[str, ...]]:
@@ -602,14 +657,24 @@ class SessionWindow:
                                 private_key=red.private_key or head.kind == "hex",
                                 removed=red.removed + (raw,))
                 scrub = tail.raw
+                self._remember(session_id, (*tail.raw, raw), now)
                 if tails.get(head.kind) == head:  # the message continued the phrase only
                     self._keep(session_id, _Tail(head, size, tail.raw + (raw,),
                                                  tail.hint or hint, pure, now + self.ttl))
                     return red, scrub
         last = max(tails.values(), key=lambda e: e.span[1], default=None)
         if last is not None:  # kept even when redacted: the phrase may go on
-            self._keep(session_id, _Tail(last, last.size, (last.raw(text),), hint, last.pure,
+            raw = last.raw(text)
+            self._keep(session_id, _Tail(last, last.size, (raw,), hint, last.pure,
                                          now + self.ttl))
+            if raw in red.text and _looks_begun(last, raw, text, hint):
+                mark = KEY_MARK if last.kind == "hex" else PHRASE_MARK
+                red = Redaction(red.text.replace(raw, mark), phrase=red.phrase or mark ==
+                                PHRASE_MARK, private_key=red.private_key or mark == KEY_MARK,
+                                removed=red.removed + (raw,))
+                self._remember(session_id, (raw,), now)
+            elif raw in red.text:
+                red = Redaction(red.text, red.phrase, red.private_key, red.removed, held=raw)
         return red, scrub
 
     def _keep(self, session_id: str, tail: _Tail) -> None:
@@ -617,6 +682,32 @@ class SessionWindow:
             self._tails[session_id] = tail
             while len(self._tails) > self.max_sessions:
                 self._tails.popitem(last=False)
+
+    def _remember(self, session_id: str, parts: tuple[str, ...], now: float) -> None:
+        """The raw parts of a phrase this session typed, to remove them from later text."""
+        with self._lock:
+            _, known = self._removed.pop(session_id, (0.0, ()))
+            self._removed[session_id] = (now + self.ttl, tuple(dict.fromkeys((*known, *parts))))
+            while len(self._removed) > self.max_sessions:
+                self._removed.popitem(last=False)
+
+
+def _looks_begun(edge: _Edge, raw: str, text: str, hint: bool) -> bool:
+    """Whether the end of a message is most likely the first part of a phrase or key, and
+    is removed at once rather than stored and scrubbed later: four or more words of the
+    list that prose seldom uses, alone in the message or after a hint; random-looking
+    Chinese list characters alone, after a hint or typed as a list; 16 or more hex digits
+    alone or next to words about a key."""
+    if edge.kind == "hex":
+        return edge.size >= 16 and (edge.pure or _KEY_WORDS.search(text) is not None)
+    if edge.size < 4 or not (edge.pure or hint or edge.listy):
+        return False
+    if edge.kind == "zh":
+        return True
+    words = [w for _s, _e, kind, w in _english_runs(raw)[0].trimmed() if kind != "miss"] \
+        if _english_runs(raw) else []
+    common = _english().common
+    return sum(w not in common for w in words) >= len(words) - 1
 
 
 def _continues(kind: str, size: int, listy: bool, hint: bool, pure: bool) -> bool:
@@ -628,9 +719,10 @@ def _continues(kind: str, size: int, listy: bool, hint: bool, pure: bool) -> boo
     return size >= STRONG_WORDS or (size >= 8 and (listy or hint or pure))
 
 
+_BRIDGE = re.compile(r"[:：]\s*")
 _LEAD_IN = re.compile(r"^[^:：]{0,16}[:：]")
 _EDGE_LEAD = re.compile(r"^[^A-Za-z\u3400-\u9fff]*$")
-_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+_HEX_RUN = re.compile(r"(?:0x)?([0-9a-fA-F]{16,})")
 
 
 def _edges(text: str) -> tuple[dict[str, _Edge], dict[str, _Edge]]:
@@ -659,7 +751,7 @@ def _edges(text: str) -> tuple[dict[str, _Edge], dict[str, _Edge]]:
     if hexes:
         for m, bucket in ((hexes[0], heads), (hexes[-1], tails)):
             rest = (text[:m.start()] + text[m.end():]).strip()
-            bucket["hex"] = _Edge("hex", len(m.group(0)), m.span(), False, not rest)
+            bucket["hex"] = _Edge("hex", len(m.group(1)), m.span(), False, not rest)
     return heads, tails
 
 

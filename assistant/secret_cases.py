@@ -3,7 +3,7 @@
 The assistant promises that a recovery phrase (BIP39 mnemonic) or a private key pasted into a
 message is never stored, logged or echoed, whatever its shape, and that an ordinary message is
 never redacted by mistake. The tests and the eval use this module to attack the redaction
-(`assistant.safety`) from the outside; it was written without reading the redaction code.
+(`assistant.redaction`) from the outside; it was written without reading the redaction code.
 
 - `secret_cases` draws real secrets -- BIP39 phrases with a valid checksum from the English,
   simplified and traditional Chinese word lists; secp256k1 private keys as hex, WIF and master

@@ -241,20 +241,37 @@ class Assistant:
     # ------------------------------------------------------------ queries
 
     def redact(self, text: str, *, session_id: str | None = None,
-               ticket_id: str | None = None) -> Redaction:
+               ticket_id: str | None = None, conversation: bool = True,
+               expect_hash: bool = False) -> Redaction:
         """The one redaction step for every text that enters (messages, searches, comments,
         agent replies). In a conversation, a phrase continued from the previous message is
-        caught too, and the earlier part is scrubbed from wherever it was stored. Messages
-        on a ticket answer the agent's request for details, a transaction hash among them."""
-        conversation = session_id or (f"ticket:{ticket_id}" if ticket_id else None)
-        # On a ticket the user is asked for the transaction hash: bare hex is that hash.
-        red, earlier = self.window.redact(conversation, text, expect_hash=ticket_id is not None)
+        caught too, and the earlier part is scrubbed from wherever it was stored; text that
+        is not a new message (feedback quoting one) loses the parts already caught.
+        `expect_hash`: the text answers a request for the transaction hash."""
+        key = session_id or (f"ticket:{ticket_id}" if ticket_id else None)
+        if not conversation:
+            return self.window.scrub_known(key, text)
+        red, earlier = self.window.redact(key, text, expect_hash=expect_hash)
         if earlier:
             try:
                 self.queue.scrub(earlier, session_id=session_id, ticket_id=ticket_id)
             except QueueError:
                 log.warning("earlier part of a phrase not scrubbed: queue unavailable")
         return red
+
+    def redact_ticket_message(self, ticket_id: str, text: str) -> Redaction:
+        """A user's message on a ticket. When it is nothing but 64 hex digits and the ticket
+        still lacks the transaction hash its category needs, it is that hash; anything more
+        ("here is my 0x...") is judged as usual, since a key sent by mistake looks the same."""
+        expect = False
+        if _BARE_HASH.match(text):
+            try:
+                ticket = self.queue.get(ticket_id)
+            except QueueError:
+                ticket = None
+            if ticket and "tx_hash" not in (ticket.get("details") or {}):
+                expect = "tx_hash" in self.settings.details_for(ticket.get("category") or "")
+        return self.redact(text, ticket_id=ticket_id, expect_hash=expect)
 
     def understand(self, text: str, st: "_State | None" = None, *, k: int | None = None,
                    include: tuple[str, ...] = (), dense_text: str | None = None
@@ -302,6 +319,8 @@ class Assistant:
         started = time.perf_counter()
         red = self.redact(query, session_id=session_id)
         text = red.text
+        if self.settings.log_queries:
+            log.debug("query (redacted): %s", red.loggable)
         lang = lang or detect_lang(text)
         key = idempotency_key or (f"{session_id}:{_digest(text)}" if session_id else None)
         if tickets:
@@ -605,6 +624,8 @@ class Assistant:
         return float(ratio(text)) if ratio else 1.0
 
 
+_BARE_HASH = re.compile(r"^\s*(?:(?:tx|txid|hash|哈希)\s*[:：]?\s*)?(?:0x)?[0-9a-fA-F]{64}\s*$",
+                        re.IGNORECASE)
 _SKIP = re.compile(r"^\s*(skip|no|none|n/?a|nothing|don'?t know|跳过|没有|不知道|不用了|略过)"
                    r"[\s.!。!]*$", re.IGNORECASE)
 

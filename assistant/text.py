@@ -46,6 +46,7 @@ DOMAIN_WORDS = (
     "交易哈希", "哈希", "区块浏览器", "链上", "跨链", "闪兑", "兑换", "滑点", "合约地址", "自定义代币",
     "自定义网络", "节点", "备注", "标签", "地址簿", "指纹", "面容", "应用锁", "交易密码", "被盗", "盗币",
     "重置密码", "忘记密码", "导入钱包", "创建钱包", "备份", "卡住", "打包中", "加速", "取消交易",
+    "区块链", "区块", "加密货币", "数字货币", "虚拟币", "币圈", "公链", "交易所", "钱包地址",
 )
 
 #: Written Cantonese words and particles the Mandarin dictionary lacks.
@@ -82,6 +83,18 @@ def _t2s():  # noqa: ANN202 - opencc has no types
 def to_simplified(text: str) -> str:
     """Traditional Chinese as simplified (OpenCC, phrase-aware); other text unchanged."""
     return _t2s().convert(text)
+
+
+@lru_cache(maxsize=1)
+def _s2t():  # noqa: ANN202 - opencc has no types
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def to_traditional(text: str) -> str:
+    """Simplified Chinese as traditional (OpenCC); other text unchanged."""
+    return _s2t().convert(text)
 
 
 #: The dictionary's total count before the wallet vocabulary was added (set by `_jieba`).

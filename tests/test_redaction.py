@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from mnemonic import Mnemonic
 
-from assistant.redaction import KEY_MARK, PHRASE_MARK, redact
+from pathlib import Path
+
+import pytest
+
+from assistant.redaction import KEY_MARK, PHRASE_MARK, SessionWindow, redact
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Published BIP39 test vectors (trezor/python-mnemonic vectors.json).
 VECTOR_12 = "legal winner thank year wave sausage worth useful legal winner thank yellow"
@@ -69,7 +75,8 @@ def test_space_separated_chinese_phrase_is_redacted():
 def test_contiguous_chinese_phrase_with_checksum_and_hint():
     phrase = Mnemonic("chinese_simplified").to_mnemonic(bytes(range(16))).replace(" ", "")
     r = redact("助记词:" + phrase + " 帮我看看")
-    assert r.phrase and phrase[:4] not in r.text and "帮我看看" in r.text
+    # The characters next to a phrase may go with it; the rest of the message stays.
+    assert r.phrase and phrase[:4] not in r.text and r.text.endswith("看看")
 
 
 def test_ordinary_chinese_sentences_are_untouched():
@@ -91,3 +98,74 @@ def test_bare_hex_without_transaction_words_is_treated_as_a_key():
     assert key in redact(f"my transfer {key} has not arrived").text
 
 
+
+
+# ---------------------------------------------------------------- attacked from outside
+
+def test_every_generated_secret_leaves_nothing_behind():
+    """Every shape the red-team generator types (typos, partial runs, separators, numbering,
+    glued Chinese, keys, phrases split over messages), three seeds: nothing left."""
+    from assistant.redaction_check import recall_report
+
+    rep = recall_report(range(3))
+    assert rep["shapes"] >= 90 and rep["cases"] >= 800
+    assert rep["leaked_shapes"] == {} and rep["recall"] == 1.0
+    six = rep["best_effort"]["en12_partial6"]
+    assert six["caught"] >= six["cases"] // 3  # measured, not promised (66 bits remain)
+
+
+def test_no_ordinary_sentence_is_redacted():
+    """KB sentences (Chinese also in traditional characters), every eval row and generated
+    sentences about phrases and keys with numbers, hashes and addresses."""
+    from assistant.redaction_check import false_positive_report, ordinary_corpus
+
+    corpus = ordinary_corpus(ROOT / "kb", ROOT / "eval")
+    rep = false_positive_report(corpus)
+    assert rep["sentences"] >= 5000 and {"kb-zh-hant", "generated-zh", "kb-en"} <= set(
+        rep["by_source"])
+    assert rep["redacted"] == 0, rep["examples"]
+
+
+@pytest.mark.parametrize("text", [
+    "我想用助记词导入钱包但是不知道在哪里输入",
+    "助记词导入以后发现余额是零怎么回事大家帮我看看",
+    "律師團隊要我先付諮詢費跟區塊鏈分析費才接案，他們保證一定能追回",
+    "help please, swap token, gas fee high, balance low, what next?",
+    "please check again: seed phrase correct, order correct, still wrong address",
+    "这笔转账0x255f9a1b4caf68241b85e58fee8c0799d217e6596954b85926177118174f4718一直显示打包中",
+])
+def test_sentences_that_look_like_secrets_are_kept(text):
+    assert redact(text).text == text
+
+
+def test_a_phrase_split_over_messages_is_caught_and_the_first_part_returned_for_scrubbing():
+    words = VECTOR_24.split()[:12]
+    window = SessionWindow()
+    first, earlier = window.redact("s", " ".join(words[:4]))
+    assert not first.found and earlier == ()  # four words alone are not a phrase
+    second, earlier = window.redact("s", " ".join(words[4:8]))
+    third, earlier3 = window.redact("s", " ".join(words[8:]))
+    assert PHRASE_MARK in second.text or PHRASE_MARK in third.text
+    scrubbed = set(earlier) | set(earlier3)
+    assert " ".join(words[:4]) in scrubbed
+
+
+def test_the_window_forgets_other_sessions_and_old_parts():
+    words = VECTOR_24.split()[:12]
+    window = SessionWindow(ttl=0.0)
+    window.redact("s", " ".join(words[:6]))
+    second, earlier = window.redact("s", " ".join(words[6:]))
+    assert earlier == ()  # expired
+    other = SessionWindow()
+    other.redact("a", " ".join(words[:6]))
+    _, earlier = other.redact("b", " ".join(words[6:]))
+    assert earlier == ()
+
+
+def test_a_key_split_in_halves_is_caught():
+    key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+    window = SessionWindow()
+    window.redact("s", f"key part 1: {key[:32]}")
+    second, earlier = window.redact("s", f"part 2: {key[32:]}")
+    assert KEY_MARK in second.text and key[32:] not in second.text
+    assert key[:32] in earlier[0]
