@@ -649,8 +649,9 @@ class SessionWindow:
         if tail is not None and head is not None:
             size = tail.size + head.size
             pure = tail.pure and head.pure
+            # A message that is nothing but the continuation counts as typed like a list.
             if _continues(head.kind, size, tail.edge.listy or head.listy, tail.hint or hint,
-                          pure):
+                          head.pure):
                 raw = head.raw(text)
                 clean = red.text.replace(raw, PHRASE_MARK if head.kind != "hex" else KEY_MARK)
                 red = Redaction(clean, phrase=red.phrase or head.kind != "hex",

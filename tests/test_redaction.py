@@ -141,13 +141,24 @@ def test_sentences_that_look_like_secrets_are_kept(text):
 def test_a_phrase_split_over_messages_is_caught_and_the_first_part_returned_for_scrubbing():
     words = VECTOR_24.split()[:12]
     window = SessionWindow()
-    first, earlier = window.redact("s", " ".join(words[:4]))
-    assert not first.found and earlier == ()  # four words alone are not a phrase
+    first, earlier = window.redact("s", "ok so it goes " + " ".join(words[:4]))
+    assert not first.found and first.held == " ".join(words[:4])  # kept in memory only
+    assert "[...]" in first.loggable and words[0] not in first.loggable
     second, earlier = window.redact("s", " ".join(words[4:8]))
-    third, earlier3 = window.redact("s", " ".join(words[8:]))
-    assert PHRASE_MARK in second.text or PHRASE_MARK in third.text
-    scrubbed = set(earlier) | set(earlier3)
-    assert " ".join(words[:4]) in scrubbed
+    assert second.text == PHRASE_MARK and earlier == (" ".join(words[:4]),)
+    third, _ = window.redact("s", " ".join(words[8:]))
+    assert third.text == PHRASE_MARK
+
+
+def test_a_first_part_that_looks_begun_is_removed_at_once():
+    words = VECTOR_24.split()[:12]
+    window = SessionWindow()
+    first, _ = window.redact("s", " ".join(words[:4]))  # nothing else in the message
+    assert first.text == PHRASE_MARK
+    second, _ = window.redact("s", " ".join(words[4:]))
+    assert second.text == PHRASE_MARK
+    later = window.scrub_known("s", "was it " + " ".join(words[:4]) + "?")
+    assert words[1] not in later.text
 
 
 def test_the_window_forgets_other_sessions_and_old_parts():
