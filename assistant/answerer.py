@@ -60,6 +60,7 @@ class Signals:
 
     fired: frozenset[str] = frozenset()
     articles: dict[str, str] = field(default_factory=dict)
+    sure: frozenset[str] = frozenset()  # precise enough to outweigh retrieval
 
 
 REASON_HUMAN = "user asked for a person"
@@ -77,7 +78,7 @@ SIGNAL_REASONS = {
     "approval_risk": "risky approval",
 }
 #: A scam in progress is answered with its warning whatever retrieval found; the other
-#: signals need retrieval to agree (see `_agrees`).
+#: signals need retrieval to agree (see `_agrees`) unless they are sure.
 OVERRIDING = frozenset({"impersonation_scam"})
 
 
@@ -118,7 +119,7 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
     """Pick the action for one message from its intent, scored articles and safety signals.
 
     Order matters: a reported theft goes to a person urgently (after the article that says
-    what to do now); a scam in progress, an exposed secret, a paid "recovery" offer, a scam
+    what to do now) unless retrieval confidently places it outside security; a scam in progress, an exposed secret, a paid "recovery" offer, a scam
     token, a swapped address or a risky approval gets its own answer whatever the scores say
     (and a person too when asked for); then an explicit request for a person; then the
     scores. A worry about theft is answered by the scores, without an alarm.
@@ -128,19 +129,22 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
     confidence = top.score if top else 0.0
     shortlist = tuple(hits[: th.clarify_max])
     sig = signals or Signals()
-    if "theft_report" in sig.fired:
-        article = sig.articles.get("theft_report")
-        return Decision("handoff", article, shortlist, confidence, REASON_THEFT,
-                        handoff=article is not None, urgent=True)
     gap = top.score - second.score if top and second else 1.0
     confident = top is not None and top.score >= th.answer and gap >= th.margin
+    theft_article = sig.articles.get("theft_report")
+    elsewhere = confident and top is not None and top.id != theft_article \
+        and top.category != "security"  # e.g. "the transfer I made is not in my history"
+    if "theft_report" in sig.fired and not elsewhere:
+        return Decision("handoff", theft_article, shortlist, confidence, REASON_THEFT,
+                        handoff=theft_article is not None, urgent=True)
     # The keyword rule for a person is precise; the learned one needs retrieval's doubt.
     person = wants_human(text) or ("wants_person" in sig.fired and not confident)
     for signal, reason in SIGNAL_REASONS.items():
         if signal not in sig.fired or not (signal in sig.articles or signal == "secret_exposed"):
             continue
         article = sig.articles.get(signal)
-        if signal not in OVERRIDING and not _agrees(signal, article, top, shortlist, confident):
+        trusted = signal in OVERRIDING or signal in sig.sure
+        if not trusted and not _agrees(signal, article, top, shortlist, confident):
             continue
         action: Action = "handoff" if person else "answer"
         return Decision(action, article, shortlist, confidence, reason, handoff=person)

@@ -64,9 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     lint.set_defaults(func=_lint)
 
     ev = sub.add_parser("eval", help="measure the assistant on eval sets, write eval/reports/")
-    ev.add_argument("sets", nargs="*", default=["dev", "test"],
-                    help="set names in eval/ (dev, test) or paths to JSONL files")
+    ev.add_argument("sets", nargs="*", default=["dev", "test", "safety"],
+                    help="set names in eval/ (dev, test), paths to JSONL files, or `safety` "
+                         "(signals, replies and redaction on eval/safety/)")
     ev.set_defaults(func=_eval)
+
+    st = sub.add_parser("safety-train", help="train the safety signals on eval/safety/dev.jsonl "
+                        "(and the KB's ordinary questions), score the test half, write the "
+                        "model into the package")
+    st.add_argument("--out", type=Path, help="model folder (default: assistant/data/)")
+    st.set_defaults(func=_safety_train)
 
     tune = sub.add_parser("tune", help="pick thresholds on the dev set, write eval/thresholds.json")
     tune.add_argument("--set", default="dev", help="set name or JSONL path (default: dev)")
@@ -272,6 +279,9 @@ def _eval(args: argparse.Namespace) -> int:
         assistant.warm_up()
         ids = set(assistant.index.kb.ids()) if assistant.index else None
         for name in args.sets:
+            if name == "safety":
+                _eval_safety(assistant, settings)
+                continue
             set_name, path = _set_path(settings, name)
             rows = ev.load_eval_set(path, ids)
             print(f"evaluating {set_name} ({len(rows)} rows)", file=sys.stderr)
@@ -283,6 +293,37 @@ def _eval(args: argparse.Namespace) -> int:
             _print_summary(set_name, rep)
             print("  wrote " + ", ".join(str(p) for p in paths))
         assistant.close()
+    return 0
+
+
+def _eval_safety(assistant, settings: Settings) -> None:
+    from assistant import safety_eval
+
+    print("evaluating safety (signals, replies, redaction)", file=sys.stderr)
+    rep = safety_eval.report(assistant, settings.eval_dir / "safety", settings.kb_dir,
+                             settings.eval_dir)
+    paths = safety_eval.write(rep, settings.eval_dir / "reports")
+    theft, red = rep["classifiers"]["theft"], rep["redaction"]
+    print(f"safety: theft alarm recall={theft['alarm_recall']}, alarm-or-check recall="
+          f"{theft['alarm_or_check_recall']}, false alarms={rep['replies']['false_theft_alarms']}"
+          f", redaction recall={red['recall']['recall']}, redaction false positives="
+          f"{red['false_positives']['redacted']}/{red['false_positives']['sentences']}")
+    print("  wrote " + ", ".join(str(p) for p in paths))
+
+
+def _safety_train(args: argparse.Namespace) -> int:
+    from assistant import safety_training
+
+    settings = _settings(args)
+    folder = settings.eval_dir / "safety"
+    rep = safety_training.run(folder / "dev.jsonl", folder / "test.jsonl", args.out,
+                              kb_dir=settings.kb_dir, signal_articles=settings.signal_articles)
+    theft = rep["test"]["theft"]
+    print(f"trained on {rep['dev_rows']} dev rows + {rep['kb_negatives']} KB questions; "
+          f"test: theft alarm recall {theft['alarm_recall']}, alarm-or-check "
+          f"{theft['alarm_or_check_recall']}, false alarms {theft['false_alarms']}")
+    for signal, m in rep["test"]["signals"].items():
+        print(f"  {signal}: precision {m['precision']}, recall {m['recall']}")
     return 0
 
 

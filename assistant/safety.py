@@ -56,6 +56,7 @@ class SafetyReading:
 
     probabilities: dict[str, float] = field(default_factory=dict)
     fired: frozenset[str] = frozenset()
+    sure: frozenset[str] = frozenset()  # fired with the precision to outweigh retrieval
 
     def __contains__(self, signal: str) -> bool:
         return signal in self.fired
@@ -91,7 +92,8 @@ class SafetyModel:
             fired.add(CHECK)
         if _CONFIRMS_THEFT.match(text):
             fired.add(THEFT)
-        return SafetyReading(probs, frozenset(fired))
+        sure = {s for s in fired if probs.get(s, 0.0) >= self.thresholds.get(sure_key(s), 1.0)}
+        return SafetyReading(probs, frozenset(fired), frozenset(sure))
 
     def save(self, folder: Path, name: str = MODEL_NAME, report: dict | None = None) -> None:
         """`name.json` (signals, vocabulary, thresholds) and `name.npz` (the arrays): no
@@ -120,6 +122,11 @@ class SafetyModel:
         tfidf = SparseTfidf({t: i for i, t in enumerate(meta["vocabulary"])}, arrays["idf"])
         return cls(meta["signals"], tfidf, arrays["weights"], arrays["bias"], arrays["scale"],
                    arrays["offset"], meta["thresholds"])
+
+
+def sure_key(signal: str) -> str:
+    """The name of a signal's second, surer threshold in the model's thresholds."""
+    return f"{signal}:sure"
 
 
 @lru_cache(maxsize=1)

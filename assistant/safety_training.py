@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import DataError
-from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, features
+from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, features, sure_key
 from assistant.text import SparseTfidf, pre_analyzed
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ FOLDS = 5
 C_GRID = (3.0, 10.0, 30.0)
 #: Share of the dev theft reports that get at least the check (the rest: an ordinary answer).
 CHECK_RECALL = 0.95
+#: Dev precision from which a signal outweighs retrieval's confident answer elsewhere.
+SURE_PRECISION = 0.95
 
 
 @dataclass(frozen=True)
@@ -59,22 +61,23 @@ def load_rows(path: Path) -> list[Row]:
     return rows
 
 
-#: KB articles whose questions may carry a safety signal: not used as plain negatives.
-SIGNAL_CATEGORIES = frozenset({"security"})
+#: KB articles whose questions carry a safety signal (besides those answering one): their
+#: questions are not used as plain negatives.
 SIGNAL_ARTICLES = frozenset({"talk-to-human", "escalation-complaints", "suspicious-transaction",
-                             "token-approvals-revoke", "transaction-irreversible"})
+                             "never-share-private-key", "transaction-irreversible"})
 
 
-def kb_negatives(kb_dir: Path) -> list[Row]:
-    """Ordinary questions: every KB question outside security and the person-routing
-    articles, and the out-of-scope list. The labelled set is rich in hard negatives about
-    risk; these teach the signals what a plain how-to question looks like."""
+def kb_negatives(kb_dir: Path, signal_articles: dict[str, str]) -> list[Row]:
+    """Ordinary questions: every KB question except those of the articles answering a
+    signal, and the out-of-scope list. The labelled set is rich in hard negatives about
+    risk; these teach the signals what a plain question looks like ("is it safe to keep my
+    phrase in the cloud?" asks about a practice, it does not report an exposure)."""
     from assistant.kb import load_kb
     from assistant.text import detect_lang
 
+    skip = SIGNAL_ARTICLES | set(signal_articles.values())
     kb = load_kb(kb_dir)
-    texts = [q for a in kb.articles if a.category not in SIGNAL_CATEGORIES
-             and a.id not in SIGNAL_ARTICLES for q in (a.title, *a.questions)]
+    texts = [q for a in kb.articles if a.id not in skip for q in (a.title, *a.questions)]
     texts += list(kb.out_of_scope)
     return [Row(t, frozenset(), detect_lang(t), "") for t in texts]
 
@@ -103,6 +106,14 @@ def train(dev: list[Row], seed: int = 0, extra: list[Row] | None = None
     for j, signal in enumerate(SIGNALS):
         y = np.array([signal in r.labels for r in dev], dtype=int)
         y_extra = np.array([signal in r.labels for r in extra], dtype=int)
+        if y.sum() < FOLDS or (len(y) - y.sum()) < FOLDS:  # too few to learn: never fires
+            bias[j], scale[j], offset[j] = -10.0, 1.0, 0.0
+            thresholds[signal] = 1.0
+            if signal == THEFT:
+                thresholds[CHECK] = 1.0
+            cv[signal] = {"support": int(y.sum()), "skipped": "fewer than "
+                          f"{FOLDS} examples on a side"}
+            continue
         folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
         best = None
         for c in C_GRID:
@@ -128,6 +139,7 @@ def train(dev: list[Row], seed: int = 0, extra: list[Row] | None = None
                          **_scores(p >= thresholds[CHECK], y)}
         else:
             thresholds[signal] = _threshold(p, y)
+            thresholds[sure_key(signal)] = max(thresholds[signal], _sure_threshold(p, y))
         cv[signal] = {"C": c, "threshold": round(thresholds[signal], 4),
                       **_scores(p >= thresholds[signal], y)}
     tfidf = SparseTfidf.from_vectorizer(vectorizer)
@@ -158,6 +170,16 @@ def _theft_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         alarm = (float(neg.max()) + float(above.min())) / 2
     check = float(np.quantile(pos, 1 - CHECK_RECALL)) if len(pos) else alarm
     return alarm, min(check, alarm)
+
+
+def _sure_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The lowest threshold whose dev precision is at least `SURE_PRECISION` (where the
+    signal is trusted over a confident answer about something else)."""
+    for t in np.unique(p):
+        pred = p >= t
+        if pred.sum() and (pred & (y == 1)).sum() / pred.sum() >= SURE_PRECISION:
+            return float(t)
+    return 1.0
 
 
 def _threshold(p: np.ndarray, y: np.ndarray) -> float:
@@ -216,11 +238,11 @@ def evaluate(model: SafetyModel, rows: list[Row]) -> dict:
 
 
 def run(dev_path: Path, test_path: Path, out: Path | None = None,
-        kb_dir: Path | None = None) -> dict:
+        kb_dir: Path | None = None, signal_articles: dict[str, str] | None = None) -> dict:
     """Train on dev (and the KB's ordinary questions), score on test, write the model (to
     the package unless `out`)."""
     dev, test = load_rows(dev_path), load_rows(test_path)
-    extra = kb_negatives(kb_dir) if kb_dir else []
+    extra = kb_negatives(kb_dir, signal_articles or {}) if kb_dir else []
     model, cv = train(dev, extra=extra)
     report = {"dev_rows": len(dev), "kb_negatives": len(extra), "dev_cross_validated": cv,
               "test": evaluate(model, test)}

@@ -29,7 +29,7 @@ from assistant.index import LoadedIndex, load_index, set_threads
 from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
 from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
 from assistant.redaction import Redaction, SessionWindow
-from assistant.safety import SIGNALS, SafetyModel, shipped_model
+from assistant.safety import CHECK, SIGNALS, SafetyModel, shipped_model
 from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
@@ -337,7 +337,8 @@ class Assistant:
         decision = decide(text, features.intent, hits, self.thresholds[lang], st.handoff_flags,
                           signals)
         reply = self._word(st, decision, text, lang, features.intent, session_id, red.found,
-                           tickets, skip_details=skip_details, key=key)
+                           tickets, skip_details=skip_details, key=key,
+                           check_theft=CHECK in signals.fired)
         if tickets:
             self._record(reply, text, session_id)
         elapsed = (time.perf_counter() - started) * 1000
@@ -443,7 +444,8 @@ class Assistant:
 
     def _word(self, st: "_State", d: Decision, text: str, lang: Lang, intent: Intent,
               session_id: str | None, redacted: bool, tickets: bool = True, *,
-              skip_details: bool = False, key: str | None = None) -> Reply:
+              skip_details: bool = False, key: str | None = None,
+              check_theft: bool = False) -> Reply:
         kb = st.index.kb
         titles = {h.id: a.title for h in d.candidates if (a := kb.get(h.id, lang))}
         article = kb.get(d.article_id, lang) if d.article_id else None
@@ -465,6 +467,10 @@ class Assistant:
         elif d.action == "clarify":
             parts.append(templates.clarify_text(lang, [titles[h.id] for h in d.candidates
                                                        if h.id in titles]))
+        # Not sure enough for the alarm: ask, once, at the end (a button on the pages).
+        offers = ("report_theft",) if check_theft and d.reason != REASON_THEFT else ()
+        if offers:
+            parts.append(templates.message(lang, "theft_check"))
         ticket: Ticket | None = None
         needs: list[str] = []
         if d.action == "handoff":
@@ -480,7 +486,7 @@ class Assistant:
             intent=intent, confidence=d.confidence,
             candidates=d.candidates if d.action != "decline" else (),
             candidate_titles=titles, ticket=ticket, reason=d.reason, redacted=redacted,
-            needs=tuple(templates.needs_list(lang, needs)),
+            needs=tuple(templates.needs_list(lang, needs)), offers=offers,
         )
 
     # ------------------------------------------------------------ handoff
@@ -617,7 +623,8 @@ class Assistant:
         ids = st.handoff_flags  # every article id
         articles = {s: a for s, a in self.settings.signal_articles.items()
                     if s in SIGNALS and a in ids}
-        return Signals(self.safety.read(text).fired, articles)
+        reading = self.safety.read(text)
+        return Signals(reading.fired, articles, reading.sure)
 
     def _known_ratio(self, text: str) -> float:
         ratio = getattr(self.embedder, "known_ratio", None)

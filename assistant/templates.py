@@ -52,6 +52,8 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "theft": ("I'm sorry this happened. Do these steps right now, then an agent will "
                   "follow up with you urgently."),
         "handoff_urgent": "Your case is marked urgent and is at the front of the queue.",
+        "theft_check": ("If funds left your wallet without you sending them, reply “stolen” "
+                        "and a person will help you at once."),
         "exposed": ("⚠️ Anyone who has seen your recovery phrase or private key can take "
                     "everything in the wallet, without your password. Move your funds now:\n\n"
                     "1. In TokenPocket, create a new wallet and write its new recovery phrase "
@@ -84,6 +86,7 @@ MESSAGES: dict[Lang, dict[str, str]] = {
                  "转币来“验证”或“同步”钱包。"),
         "theft": "很抱歉遇到这种情况。请立即按下面的步骤操作,客服会尽快优先跟进。",
         "handoff_urgent": "您的工单已标记为紧急,排在队列最前面。",
+        "theft_check": "如果资产在您没有操作的情况下被转走，请回复“被盗了”，会有专人立即协助您。",
         "exposed": ("⚠️ 任何看到过您助记词或私钥的人，都能不需要密码转走钱包里的全部资产。请立即转移资产：\n\n"
                     "1. 在TokenPocket中新建一个钱包，用纸笔抄好新的助记词。\n"
                     "2. 把旧钱包里的资产全部转到新钱包，先转价值最高的（旧钱包里留一点各链的主币作为"

@@ -130,6 +130,7 @@ class Reply:
     reason: str = ""
     redacted: bool = False
     needs: tuple[dict, ...] = ()
+    offers: tuple[str, ...] = ()  # follow-ups the page shows as buttons ("report_theft")
 
     def to_dict(self) -> dict:
         """The JSON contract of POST /answer and `assistant ask`."""
@@ -154,6 +155,7 @@ class Reply:
             "needs": list(self.needs),
             "reason": self.reason,
             "redacted": self.redacted,
+            "offers": list(self.offers),
         }
 
 #: Placeholders an article body may use. The first group is filled from the user's message,

@@ -183,6 +183,7 @@ function showReply(reply, query) {
     body.append(choices(reply.candidates, query, reply.lang));
   }
   if (reply.action === "answer" && reply.article) body.append(feedback(query, reply.article.id));
+  if ((reply.offers || []).includes("report_theft")) body.append(reportTheft(reply.lang));
   if (reply.action === "handoff") {
     if (reply.needs && reply.needs.length) {
       state.awaitingDetails = true;
@@ -255,6 +256,17 @@ function feedback(query, articleId) {
   const no = el("button", { type: "button", class: "vote", "aria-pressed": "false", text: t(state.lang, "chat.no"), onclick: (e) => vote(false, e.currentTarget) });
   group.append(yes, no, status);
   return group;
+}
+
+function reportTheft(lang) {
+  const key = lang === "zh" ? "zh" : "en";
+  return el("button", {
+    type: "button", class: "human report-theft", text: t(key, "chat.reportTheft"),
+    onclick: (e) => {
+      e.currentTarget.disabled = true;
+      send(t(key, "chat.reportTheftText"));
+    },
+  });
 }
 
 function detailsForm(needs) {
