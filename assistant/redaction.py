@@ -699,8 +699,8 @@ def _looks_begun(edge: _Edge, raw: str, text: str, hint: bool) -> bool:
     list that prose seldom uses, alone in the message or after a hint; random-looking
     Chinese list characters alone, after a hint or typed as a list; 16 or more hex digits
     alone or next to words about a key."""
-    if edge.kind == "hex":
-        return edge.size >= 16 and (edge.pure or _KEY_WORDS.search(text) is not None)
+    if edge.kind == "hex":  # 64 digits or more were judged whole by `redact`
+        return 16 <= edge.size < 64 and (edge.pure or _KEY_WORDS.search(text) is not None)
     if edge.size < 4 or not (edge.pure or hint or edge.listy):
         return False
     if edge.kind == "zh":

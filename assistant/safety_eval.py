@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.answerer import REASON_EXPOSED, REASON_THEFT, SIGNAL_REASONS
 from assistant.redaction_check import false_positive_report, ordinary_corpus, recall_report
-from assistant.safety import CHECK, SIGNALS, THEFT
+from assistant.safety import SIGNALS, THEFT
 from assistant.safety_training import Row, evaluate, load_rows
 from assistant.service import Assistant
 
@@ -43,6 +43,7 @@ def replies(assistant: Assistant, rows: list[Row]) -> dict:
     false_alarms: list[str] = []
     safety_replies_on_plain = 0
     plain = 0
+    urgent_reports = 0
     examples: dict[str, list[str]] = {}
     for row in rows:
         reply, trace = assistant.answer_with_trace(row.text, lang=row.lang,  # type: ignore[arg-type]
@@ -56,6 +57,7 @@ def replies(assistant: Assistant, rows: list[Row]) -> dict:
             continue
         signal = next(s for s in (THEFT, *SIGNALS) if s in row.labels)
         total[signal] += 1
+        urgent_reports += urgent and signal == THEFT
         ok = _is_right(signal, reply, trace, articles, urgent)
         right[signal] += ok
         if not ok:
@@ -65,6 +67,7 @@ def replies(assistant: Assistant, rows: list[Row]) -> dict:
                         "rate": round(right[s] / total[s], 4), "expected": EXPECTED[s],
                         "examples_wrong": examples.get(s, [])[:3]}
                     for s in EXPECTED if total[s]},
+        "theft_urgent_rate": round(urgent_reports / max(1, total[THEFT]), 4),
         "false_theft_alarms": len(false_alarms),
         "false_theft_alarm_examples": false_alarms[:5],
         "plain_rows": plain,
@@ -75,7 +78,7 @@ def replies(assistant: Assistant, rows: list[Row]) -> dict:
 def _is_right(signal: str, reply, trace, articles: dict[str, str], urgent: bool) -> bool:
     article = reply.article.id if reply.article else None
     if signal == THEFT:
-        return urgent or CHECK in trace.signals.fired
+        return urgent or "report_theft" in reply.offers
     if signal == "secret_exposed":
         return reply.reason == REASON_EXPOSED or article in (
             "stolen-funds", "never-share-private-key", "fake-support-scam") or urgent
@@ -140,7 +143,8 @@ def markdown(rep: dict) -> str:
         lines.append(f"| {s} | {m['expected']} | {m['rate']:.1%} | {m['rows']} |")
     lines += [
         "",
-        f"False theft alarms from the whole assistant: **{r['false_theft_alarms']}**. "
+        f"Theft reports sent to a person urgently by the whole assistant: "
+        f"{r['theft_urgent_rate']:.1%}. False theft alarms: **{r['false_theft_alarms']}**. "
         f"Messages with no signal given a safety reply: {r['safety_reply_on_plain']:.1%} of "
         f"{r['plain_rows']}.",
         "",

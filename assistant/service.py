@@ -29,7 +29,7 @@ from assistant.index import LoadedIndex, load_index, set_threads
 from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
 from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
 from assistant.redaction import Redaction, SessionWindow
-from assistant.safety import CHECK, SIGNALS, SafetyModel, shipped_model
+from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, normalize
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
@@ -338,7 +338,7 @@ class Assistant:
                           signals)
         reply = self._word(st, decision, text, lang, features.intent, session_id, red.found,
                            tickets, skip_details=skip_details, key=key,
-                           check_theft=CHECK in signals.fired)
+                           check_theft=bool({CHECK, THEFT} & signals.fired))
         if tickets:
             self._record(reply, text, session_id)
         elapsed = (time.perf_counter() - started) * 1000
@@ -467,7 +467,8 @@ class Assistant:
         elif d.action == "clarify":
             parts.append(templates.clarify_text(lang, [titles[h.id] for h in d.candidates
                                                        if h.id in titles]))
-        # Not sure enough for the alarm: ask, once, at the end (a button on the pages).
+        # Not sure enough for the alarm (or retrieval placed it elsewhere): ask, once, at the
+        # end (a button on the pages).
         offers = ("report_theft",) if check_theft and d.reason != REASON_THEFT else ()
         if offers:
             parts.append(templates.message(lang, "theft_check"))

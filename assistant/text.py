@@ -49,12 +49,12 @@ DOMAIN_WORDS = (
     "区块链", "区块", "加密货币", "数字货币", "虚拟币", "币圈", "公链", "交易所", "钱包地址",
 )
 
-#: Written Cantonese words and particles the Mandarin dictionary lacks.
+#: Written Cantonese words and particles the Mandarin dictionary lacks (characters that are
+#: also common Mandarin words, such as 话 or 系, are left out: they would re-cut Mandarin).
 CANTONESE_WORDS = (
     "嘅", "唔", "咗", "俾", "畀", "啲", "嘢", "佢", "佢哋", "我哋", "你哋", "冇", "喺", "咩", "乜", "嚟",
-    "睇", "搵", "攞", "啱", "點算", "點解", "邊度", "邊個", "而家", "依家", "咁", "噉", "啦", "喎", "嘞",
-    "囉", "㗎", "嗰", "呢個", "嗰個", "追返", "攞返", "拎返", "搞掂", "唔該", "多謝", "係", "唔係", "有冇",
-    "仲", "晒", "曬", "先至", "即係", "話", "諗", "識", "咪", "嘛", "喇", "啩", "未", "返", "俾錢",
+    "睇", "搵", "攞", "啱", "點算", "點解", "邊度", "邊個", "而家", "依家", "咁", "噉", "㗎", "嗰",
+    "呢個", "嗰個", "追返", "攞返", "拎返", "搞掂", "唔該", "多謝", "唔係", "有冇", "先至", "即係",
 )
 
 

@@ -95,10 +95,23 @@ ARTICLES = {"theft_report": "stolen-funds", "impersonation_scam": "fake-support-
             "approval_risk": "token-approvals-revoke"}
 
 
+def shortlist(*items: tuple[str, float, str]) -> list[Hit]:
+    return [Hit(id=i, category=c, score=s) for i, s, c in items]
+
+
 def test_theft_goes_to_a_person_urgently_with_the_article():
     sig = Signals(frozenset({"theft_report", "impersonation_scam"}), ARTICLES)
-    d = decide("drained", IN_SCOPE, hits(0.9), TH, signals=sig)
+    d = decide("drained", IN_SCOPE, shortlist(("stolen-funds", 0.9, "security")), TH,
+               signals=sig)
     assert (d.action, d.article_id, d.urgent, d.handoff) == ("handoff", "stolen-funds", True, True)
+
+
+def test_no_alarm_when_retrieval_is_sure_the_message_is_about_something_else():
+    sig = Signals(frozenset({"theft_report"}), ARTICLES)
+    d = decide("the transfer i made is not in my history", IN_SCOPE,
+               shortlist(("history-missing", 0.9, "transaction"), ("x", 0.3, "account")), TH,
+               signals=sig)
+    assert (d.action, d.article_id, d.urgent) == ("answer", "history-missing", False)
 
 
 def test_scam_gets_the_scam_article_even_with_weak_scores():
@@ -107,15 +120,27 @@ def test_scam_gets_the_scam_article_even_with_weak_scores():
     assert (d.action, d.article_id) == ("answer", "fake-support-scam")
 
 
+def test_a_signal_needs_retrieval_to_agree_unless_it_is_sure():
+    unsure = Signals(frozenset({"approval_risk"}), ARTICLES)
+    elsewhere = shortlist(("swap-tokens", 0.9, "how_to"), ("token-approvals-revoke", 0.4, "security"))
+    assert decide("approve button", IN_SCOPE, elsewhere, TH, signals=unsure).article_id == \
+        "swap-tokens"
+    sure = Signals(frozenset({"approval_risk"}), ARTICLES, frozenset({"approval_risk"}))
+    assert decide("approve button", IN_SCOPE, elsewhere, TH, signals=sure).article_id == \
+        "token-approvals-revoke"
+
+
 def test_a_signal_with_a_request_for_a_person_answers_and_hands_off():
     sig = Signals(frozenset({"approval_risk", "wants_person"}), ARTICLES)
-    d = decide("I approved a rugged dapp", IN_SCOPE, hits(0.9), TH, signals=sig)
+    d = decide("I approved a rugged dapp, get me a human", IN_SCOPE,
+               shortlist(("token-approvals-revoke", 0.5, "security")), TH, signals=sig)
     assert (d.action, d.article_id, d.handoff, d.urgent) == (
         "handoff", "token-approvals-revoke", True, False)
 
 
 def test_an_exposed_secret_is_answered_without_an_article():
-    d = decide("I typed my seed into a site", IN_SCOPE, hits(0.9), TH,
+    d = decide("I typed my seed into a site", IN_SCOPE,
+               shortlist(("safe-backup", 0.4, "security")), TH,
                signals=Signals(frozenset({"secret_exposed"}), ARTICLES))
     assert (d.action, d.article_id, d.reason) == ("answer", None, "secret exposed")
 
