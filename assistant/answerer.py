@@ -119,10 +119,12 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
     """Pick the action for one message from its intent, scored articles and safety signals.
 
     Order matters: a reported theft goes to a person urgently (after the article that says
-    what to do now) unless retrieval confidently places it outside security; a scam in progress, an exposed secret, a paid "recovery" offer, a scam
-    token, a swapped address or a risky approval gets its own answer whatever the scores say
-    (and a person too when asked for); then an explicit request for a person; then the
-    scores. A worry about theft is answered by the scores, without an alarm.
+    what to do now) unless retrieval confidently places it outside security; a scam in
+    progress gets its warning whatever the scores say; an exposed secret, a paid "recovery"
+    offer, a scam token, a swapped address or a risky approval gets its own answer when
+    retrieval agrees or the signal is sure (and a person too when asked for); then an
+    explicit request for a person; then the scores. A worry about theft is answered by the
+    scores, without an alarm.
     """
     top = hits[0] if hits else None
     second = hits[1] if len(hits) > 1 else None

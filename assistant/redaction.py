@@ -147,8 +147,7 @@ def _english() -> _English:
 
 @dataclass(frozen=True)
 class _Chinese:
-    rank: dict[str, int]          # character -> frequency rank (both scripts share ranks)
-    to_simplified: dict[str, str]
+    rank: dict[str, int]  # character -> frequency rank (the two scripts' lists share ranks)
     lists: tuple[Mnemonic, Mnemonic]
 
 
@@ -156,11 +155,9 @@ class _Chinese:
 def _chinese() -> _Chinese:
     simplified, traditional = Mnemonic("chinese_simplified"), Mnemonic("chinese_traditional")
     rank = {c: i + 1 for i, c in enumerate(simplified.wordlist)}
-    to_simplified = {}
     for i, c in enumerate(traditional.wordlist):
         rank.setdefault(c, i + 1)
-        to_simplified[c] = simplified.wordlist[i]
-    return _Chinese(rank, to_simplified, (simplified, traditional))
+    return _Chinese(rank, (simplified, traditional))
 
 
 def _data_sections(name: str) -> list[list[str]]:
@@ -349,9 +346,9 @@ def _redact_english(text: str) -> list[tuple[int, int]]:
 
 def naturalness(chars: str) -> float:
     """How well a word model explains `chars`: the log probability per character of the best
-    segmentation under jieba's word frequencies (traditional characters read as simplified). Prose is made of frequent words (above about -7.9); characters
-    drawn at random from the list are not (below)."""
-    zh = _chinese()
+    segmentation under jieba's word frequencies (traditional characters read as simplified).
+    Prose is made of frequent words (above about -7.9); characters drawn at random from the
+    list are not (below)."""
     simple = to_simplified(chars)
     return word_log_probability(simple) / len(simple) if simple else 0.0
 

@@ -122,7 +122,8 @@ def test_scam_gets_the_scam_article_even_with_weak_scores():
 
 def test_a_signal_needs_retrieval_to_agree_unless_it_is_sure():
     unsure = Signals(frozenset({"approval_risk"}), ARTICLES)
-    elsewhere = shortlist(("swap-tokens", 0.9, "how_to"), ("token-approvals-revoke", 0.4, "security"))
+    elsewhere = shortlist(("swap-tokens", 0.9, "how_to"),
+                          ("token-approvals-revoke", 0.4, "security"))
     assert decide("approve button", IN_SCOPE, elsewhere, TH, signals=unsure).article_id == \
         "swap-tokens"
     sure = Signals(frozenset({"approval_risk"}), ARTICLES, frozenset({"approval_risk"}))
