@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="measure the assistant on eval sets, write eval/reports/")
     ev.add_argument("sets", nargs="*", default=["dev", "test", "safety"],
-                    help="set names in eval/ (dev, test), paths to JSONL files, or `safety` "
+                    help="set names in eval/ (dev, test, blind/dev, blind/test), paths to JSONL "
+                         "files, or `safety` "
                          "(signals, replies and redaction on eval/safety/)")
     ev.set_defaults(func=_eval)
 
@@ -263,7 +264,7 @@ def _set_path(settings: Settings, name: str) -> tuple[str, Path]:
     path = Path(name)
     if path.suffix == ".jsonl":
         return path.stem, path
-    return name, settings.eval_dir / f"{name}.jsonl"
+    return name.replace("/", "-"), settings.eval_dir / f"{name}.jsonl"
 
 
 def _progress(done: int, total: int) -> None:

@@ -44,6 +44,8 @@ class EvalRow:
     action: str
     category: str
     articles: tuple[str, ...] = ()
+    script: str = ""  # hans / hant / latin, when the set says
+    length: str = ""  # short / long, when the set says
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ def load_eval_set(path: Path, known_ids: set[str] | None = None) -> list[EvalRow
         problems.extend(f"{where}: {p}" for p in row_problems)
         if not row_problems:
             rows.append(EvalRow(d["text"], d["lang"], d["action"], d["category"],
-                                tuple(d.get("articles") or ())))
+                                tuple(d.get("articles") or ()), str(d.get("script") or ""),
+                                str(d.get("length") or "")))
     if problems:
         raise EvalSetError("eval set has problems:\n  " + "\n  ".join(problems))
     return rows
@@ -196,6 +199,10 @@ def report(obs: list[Observation], decisions: list[Decision],
         "by_lang": {lang: group(lambda o, lang=lang: o.row.lang == lang)
                     for lang in LANGS if any(o.row.lang == lang for o in obs)},
         "by_category": {c: group(lambda o, c=c: o.row.category == c) for c in categories},
+        "by_script": {v: group(lambda o, v=v: o.row.script == v)
+                      for v in sorted({o.row.script for o in obs} - {""})},
+        "by_length": {v: group(lambda o, v=v: o.row.length == v)
+                      for v in sorted({o.row.length for o in obs} - {""})},
         "outcomes": _outcome_counts(obs, decisions),
     }
 
@@ -431,6 +438,8 @@ def markdown(rep: dict) -> str:
            "articles ignoring thresholds.\n\n", head, line("all", rep)]
     out += [line(f"lang={k}", v) for k, v in rep["by_lang"].items()]
     out += [line(f"category={k}", v) for k, v in rep["by_category"].items()]
+    out += [line(f"script={k}", v) for k, v in rep.get("by_script", {}).items()]
+    out += [line(f"length={k}", v) for k, v in rep.get("by_length", {}).items()]
     out.append("\nOutcomes (expected -> decided): " +
                ", ".join(f"{k}: {v}" for k, v in rep["outcomes"].items()) + "\n")
     return "".join(out)
