@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -31,7 +31,7 @@ from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, We
 from assistant.redaction import Redaction, SessionWindow
 from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.search import Marked, ResultCache, SearchIndex
-from assistant.text import analyze, detect_lang, normalize
+from assistant.text import analyze, detect_lang, is_traditional, normalize, to_traditional
 from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
@@ -482,12 +482,20 @@ class Assistant:
                 ticket, needs, wording = self._hand_over(st, d, text, lang, intent, session_id,
                                                          titles, skip_details, key)
                 parts.extend(wording)
+        answer = "\n\n".join(parts)
+        needs_listed = tuple(templates.needs_list(lang, needs))
+        if lang == "zh" and is_traditional(text):  # reply in the user's script
+            answer = to_traditional(answer)
+            titles = {k: to_traditional(v) for k, v in titles.items()}
+            article = replace(article, title=to_traditional(article.title)) if article else None
+            needs_listed = tuple({**n, "label": to_traditional(n.get("label", ""))}
+                                 for n in needs_listed)
         return Reply(
-            action=d.action, answer="\n\n".join(parts), lang=lang, article=article,
+            action=d.action, answer=answer, lang=lang, article=article,
             intent=intent, confidence=d.confidence,
             candidates=d.candidates if d.action != "decline" else (),
             candidate_titles=titles, ticket=ticket, reason=d.reason, redacted=redacted,
-            needs=tuple(templates.needs_list(lang, needs)), offers=offers,
+            needs=needs_listed, offers=offers,
         )
 
     # ------------------------------------------------------------ handoff

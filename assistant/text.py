@@ -89,7 +89,7 @@ def to_simplified(text: str) -> str:
 def _s2t():  # noqa: ANN202 - opencc has no types
     import opencc
 
-    return opencc.OpenCC("s2t")
+    return opencc.OpenCC("s2tw")
 
 
 def to_traditional(text: str) -> str:
@@ -120,9 +120,17 @@ def word_log_probability(text: str) -> float:
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), lower case, collapsed white space."""
+    """NFKC (full-width to half-width), traditional Chinese as simplified (the KB and every
+    model read one script), lower case, collapsed white space."""
     text = unicodedata.normalize("NFKC", text)
+    if _HAN_RE.search(text):
+        text = to_simplified(text)
     return " ".join(text.lower().split())
+
+
+def is_traditional(text: str) -> bool:
+    """True when the text's Chinese is written in traditional characters (replies follow)."""
+    return _HAN_RE.search(text) is not None and to_simplified(text) != text
 
 
 def detect_lang(text: str) -> Lang:
