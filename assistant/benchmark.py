@@ -77,7 +77,8 @@ def write_kb(train: list[Example], kb_dir: Path) -> dict[str, str]:
     if len(ids) != len(by_label):
         raise BenchmarkError("two labels map to the same id; rename one")
     (kb_dir / "en").mkdir(parents=True, exist_ok=True)
-    (kb_dir / "categories.yaml").write_text(yaml.safe_dump({"categories": sorted(ids)}), "utf-8")
+    (kb_dir / "categories.yaml").write_text(  # a label may have a single example
+        yaml.safe_dump({"categories": sorted(ids), "min_questions": 1}), "utf-8")
     for art_id, label in ids.items():
         seen: set[str] = set()
         questions = []
@@ -238,7 +239,8 @@ def _holdout(train: list[Example], share: float, seed: int) -> tuple[list[Exampl
     for label in sorted(by_label):
         items = by_label[label][:]
         rng.shuffle(items)
-        k = max(1, int(len(items) * share))
+        # Every label keeps at least one example to learn from; one alone is not held out.
+        k = min(max(1, int(len(items) * share)), len(items) - 1)
         tune.extend(items[:k])
         fit.extend(items[k:])
     return fit, tune

@@ -27,7 +27,7 @@ CHAINS: dict[str, tuple[str, ...]] = {
     "TON": ("ton chain", "ton链", "the open network"),
 }
 TOKENS = ("USDT", "USDC", "ETH", "BNB", "TRX", "BTC", "SOL", "MATIC", "POL", "ARB", "OP",
-          "DAI", "BUSD", "AVAX", "TON", "XRP", "DOGE", "SHIB", "TP")
+          "DAI", "BUSD", "AVAX", "TON", "XRP", "DOGE", "SHIB", "TPT")  # "TP" is the wallet, not a token
 
 _TOKEN_ALT = "|".join(sorted(TOKENS, key=len, reverse=True))
 _AMOUNT = re.compile(

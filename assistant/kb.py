@@ -81,10 +81,12 @@ def check_kb(kb_dir: Path) -> tuple[KnowledgeBase, list[KBProblem]]:
         return KnowledgeBase(()), [KBProblem(str(kb_dir), "-", "folder does not exist")]
     categories, found = load_categories(kb_dir / CATEGORIES_FILE)
     problems.extend(found)
+    min_questions, found = load_min_questions(kb_dir / CATEGORIES_FILE)
+    problems.extend(found)
     articles: list[Article] = []
     for path in (p for lang in LANGS for p in sorted((kb_dir / lang).glob("*.md"))):
         article, found = parse_article(path, expected_lang=path.parent.name,
-                                       categories=categories)
+                                       categories=categories, min_questions=min_questions)
         problems.extend(found)
         if article is not None:
             articles.append(article)
@@ -103,7 +105,8 @@ def check_kb(kb_dir: Path) -> tuple[KnowledgeBase, list[KBProblem]]:
 
 
 def parse_article(path: Path, expected_lang: str | None = None,
-                  categories: tuple[str, ...] = CATEGORIES) -> tuple[Article | None, list[KBProblem]]:
+                  categories: tuple[str, ...] = CATEGORIES, min_questions: int = MIN_QUESTIONS
+                  ) -> tuple[Article | None, list[KBProblem]]:
     """Parse one article file; returns the article (None if unusable) and its problems."""
     where = str(path)
     try:
@@ -142,8 +145,8 @@ def parse_article(path: Path, expected_lang: str | None = None,
         err("questions", "must be a list of strings")
         questions = []
     questions = [q.strip() for q in questions if q.strip()]
-    if len(questions) < MIN_QUESTIONS:
-        err("questions", f"has {len(questions)}, needs at least {MIN_QUESTIONS} phrasings")
+    if len(questions) < min_questions:
+        err("questions", f"has {len(questions)}, needs at least {min_questions} phrasings")
     if len(set(q.lower() for q in questions)) < len(questions):
         err("questions", "contains the same question twice")
     tags = meta.get("tags", []) or []
@@ -207,6 +210,22 @@ def load_categories(path: Path) -> tuple[tuple[str, ...], list[KBProblem]]:
         return CATEGORIES, [KBProblem(where, "categories", "'out_of_scope' is reserved; list "
                                       "such questions in out_of_scope.yaml")]
     return tuple(items), []
+
+
+def load_min_questions(path: Path) -> tuple[int, list[KBProblem]]:
+    """Phrasings each article needs: `min_questions` in categories.yaml (a KB made from a
+    labelled dataset may have labels with one example), else `MIN_QUESTIONS`."""
+    if not path.is_file():
+        return MIN_QUESTIONS, []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return MIN_QUESTIONS, []  # reported by load_categories
+    value = data.get("min_questions", MIN_QUESTIONS) if isinstance(data, dict) else MIN_QUESTIONS
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return MIN_QUESTIONS, [KBProblem(str(path), "min_questions",
+                                         "expected a whole number of at least 1")]
+    return value, []
 
 
 def _check_placeholders(where: str, body: str) -> list[KBProblem]:

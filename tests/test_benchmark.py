@@ -76,3 +76,19 @@ def test_subsample_keeps_n_per_label_and_all_oos():
     rows = [bm.Example(f"t{i}", "a") for i in range(20)] + [bm.Example("x", "oos")] * 3
     out = bm._subsample(rows, 5, seed=0)
     assert sum(1 for r in out if r.label == "a") == 5 and sum(1 for r in out if r.label == "oos") == 3
+
+
+def test_labels_with_one_or_two_examples_are_accepted(tmp_path, embedder):
+    """Real datasets have rare labels: they build, and the tuning split keeps one of each."""
+    from assistant.benchmark import Example, _holdout, write_kb
+    from assistant.kb import load_kb
+
+    train = [Example("how do i freeze my card", "freeze_card"),
+             Example("stop my card please", "freeze_card"),
+             Example("what is the exchange rate", "exchange_rate")]
+    write_kb(train, tmp_path / "kb")
+    kb = load_kb(tmp_path / "kb")
+    assert sorted(len(a.questions) for a in kb.articles) == [1, 2]
+    fit, tune = _holdout(train, 0.5, seed=0)
+    assert {e.label for e in fit} == {"freeze_card", "exchange_rate"}
+    assert [e.label for e in tune] == ["freeze_card"]

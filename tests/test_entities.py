@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.entities import extract
 
 TX = "0x" + "3f" * 32
@@ -34,3 +36,9 @@ def test_durations_are_not_amounts():
 
 def test_nothing_found():
     assert extract("hello").as_dict() == {}
+
+
+@pytest.mark.parametrize("text", ["提U到TP怎么没到账", "TP钱包收不到USDT", "my TP wallet shows 0",
+                                  "tp钱包转不出去"])
+def test_the_wallet_s_own_name_is_never_a_token(text):
+    assert extract(text).token in (None, "USDT")
