@@ -183,7 +183,8 @@ def test_chat_answers_in_english_and_in_chinese_with_one_session(page, live_serv
 
 def _clarifying_query(url: str) -> tuple[str, list[str]]:
     """A message the server answers with a choice (asked first, so the test shows the page)."""
-    for query in ("money missing", "issue with usdt", "help with my wallet please"):
+    for query in ("money missing", "issue with usdt", "help with my wallet please", "转账有问题",
+                  "USDT问题"):
         reply = httpx.post(url + "/answer", json={"query": query}, timeout=30).json()
         if reply["action"] == "clarify" and len(reply["candidates"]) >= 2:
             return query, [c["title"] for c in reply["candidates"]]
