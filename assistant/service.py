@@ -154,6 +154,7 @@ class Assistant:
                 set_threads(self.settings.embed_threads)
                 threadpool_limits(self.settings.embed_threads)  # BLAS under numpy/sklearn
                 state = self._load()  # checks the index and its model before loading the model
+                _ = self.safety  # the signal model (~0.2 s), before the first message
                 warm = getattr(self.embedder, "warm_up", None)
                 if warm:
                     warm()
