@@ -120,16 +120,19 @@ def score(labels: list[str], predicted: list[str]) -> dict[str, float | int | No
 
 
 def choose_thresholds(obs: list[Observation], ids: dict[str, str], base: Thresholds,
-                      oos_share: float = OOS_SHARE) -> Thresholds:
+                      oos_share: float = OOS_SHARE, expect_oos: bool = False) -> Thresholds:
     """Thresholds for a benchmark: no clarification (nobody to ask), out-of-scope decided
     by the score and the out-of-scope probability.
 
     Maximises the accuracy expected when `oos_share` of the traffic is out of scope:
     (1 - share) * in-scope accuracy + share * out-of-scope recall. That does not depend
     on how many out-of-scope rows the tuning split happens to hold (CLINC150's val has
-    3%, its test 18%). Without out-of-scope rows it is plain accuracy."""
+    3%, its test 18%). Without out-of-scope rows it is plain accuracy, unless out-of-scope
+    traffic is expected (`expect_oos`): then the in-scope scores set the thresholds."""
     labels = [ids.get(o.row.articles[0], OOS) if o.row.articles else OOS for o in obs]
     has_oos = OOS in labels
+    if not has_oos and expect_oos:
+        return _thresholds_from_inscope(obs, labels, ids, base)
     best: tuple[float, Thresholds] | None = None
     answers = np.arange(0.0, 0.9, 0.01) if has_oos else [0.0]
     declines = np.arange(0.1, 1.01, 0.05) if has_oos else [1.01]
@@ -149,8 +152,11 @@ def choose_thresholds(obs: list[Observation], ids: dict[str, str], base: Thresho
 
 
 def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
-        log: Log = print, per_label: int | None = None, seed: int = 0) -> dict:
-    """Build, tune and score one benchmark folder; returns the report."""
+        log: Log = print, per_label: int | None = None, seed: int = 0,
+        drop_oos: bool = False) -> dict:
+    """Build, tune and score one benchmark folder; returns the report. `drop_oos` removes the
+    out-of-scope rows from train and val (the test split keeps them): a team's FAQ data
+    rarely has any, real traffic does."""
     folder, work = Path(folder), Path(work)
     for split in ("train", "test"):
         if not (folder / f"{split}.jsonl").is_file():
@@ -159,9 +165,12 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
     test = read_split(folder / "test.jsonl")
     if per_label:
         train = _subsample(train, per_label, seed)
+    if drop_oos:
+        train = [ex for ex in train if ex.label != OOS]
     val_path = folder / "val.jsonl"
     if val_path.is_file():
-        tune_rows, tune_train, tuned_on = read_split(val_path), train, "val"
+        tune_rows = [ex for ex in read_split(val_path) if not (drop_oos and ex.label == OOS)]
+        tune_train, tuned_on = train, "val"
     else:
         tune_train, tune_rows = _holdout(train, HOLDOUT_SHARE, seed)
         tuned_on = f"train holdout ({HOLDOUT_SHARE:.0%})"
@@ -177,7 +186,7 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
     log(f"weights {weights} (MRR {mrr} on {tuned_on})")
     assistant = Assistant(_with_weights(s_tune, weights), embedder=embedder).warm_up()
     obs = observe(assistant, _rows(tune_rows, ids), tickets=False, batch_embed=True)
-    th = choose_thresholds(obs, ids, assistant.thresholds["en"])
+    th = choose_thresholds(obs, ids, assistant.thresholds["en"], expect_oos=drop_oos)
     log(f"thresholds answer={th.answer} decline={th.decline} (on {tuned_on})")
 
     if tune_train is not train:
@@ -208,7 +217,30 @@ def run(folder: Path, work: Path, embedder: Embedder, settings: Settings, *,
         "intent_c": settings.intent_c, "intent_dense_weight": settings.intent_dense_weight,
         "weights": weights.__dict__, "thresholds": {"answer": th.answer, "decline": th.decline},
         "assumed_oos_share": OOS_SHARE if any(ex.label == OOS for ex in tune_rows) else None,
+        "oos_rows_in_training": any(ex.label == OOS for ex in train),
     }
+
+
+#: With no out-of-scope rows to tune on, this share of the in-scope tuning rows may be
+#: turned away: the thresholds sit at this quantile of their scores.
+INSCOPE_REJECT = 0.05
+
+
+def _thresholds_from_inscope(obs: list[Observation], labels: list[str], ids: dict[str, str],
+                             base: Thresholds) -> Thresholds:
+    """Thresholds from the in-scope rows alone: a message scoring below almost every
+    correctly answered tuning row, or more out-of-scope-looking than almost all of them, is
+    turned away (the general out-of-scope set the build adds taught the classifier what
+    that looks like)."""
+    top = [(o.trace.hits[0].score if o.trace.hits else 0.0, o.trace.intent.out_of_scope,
+            bool(o.trace.hits) and ids.get(o.trace.hits[0].id) == label)
+           for o, label in zip(obs, labels)]
+    right = [score for score, _, ok in top if ok] or [0.0]
+    oos_p = [p for _, p, _ in top] or [1.0]
+    answer = float(np.quantile(right, INSCOPE_REJECT))
+    decline = float(np.quantile(oos_p, 1 - INSCOPE_REJECT))
+    return replace(base, answer=round(answer, 3), clarify=round(answer, 3), margin=0.0,
+                   decline=round(min(1.01, max(decline, 0.05)), 3))
 
 
 def _rows(examples: list[Example], ids: dict[str, str]) -> list[EvalRow]:

@@ -9,7 +9,7 @@ import logging
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ from assistant import index as ix
 from assistant.embedding import Embedder
 from assistant.errors import IndexLoadError
 from assistant.intent import ARTICLES_FILE, FILE_NAME, IntentClassifier
-from assistant.kb import content_hash, load_kb
+from assistant.kb import content_hash, general_out_of_scope, load_kb
 from assistant.retrieval import LexicalIndex, body_text
 from assistant.text import analyze
 from assistant.types import OUT_OF_SCOPE, Article, KnowledgeBase
@@ -97,6 +97,8 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     """
     started = time.perf_counter()
     kb = load_kb(kb_dir)
+    if not kb.out_of_scope:  # a KB with no examples of its own learns the general ones
+        kb = replace(kb, out_of_scope=general_out_of_scope())
     kb_hash = content_hash(kb_dir)
     entries = _entries(kb.articles)
     backend = str(getattr(embedder, "backend", "torch"))

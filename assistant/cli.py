@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("folder", type=Path, help="folder with train.jsonl, test.jsonl [val.jsonl]")
     bench.add_argument("--per-label", type=int, help="train on N examples per label (fixed seed)")
     bench.add_argument("--work", type=Path, help="where to build (default: a temporary folder)")
+    bench.add_argument("--drop-oos", action="store_true",
+                       help="remove the out-of-scope rows from train and val (test keeps them)")
     bench.set_defaults(func=_benchmark)
 
     gaps = sub.add_parser("gaps", help="group recent unanswered messages: what to write next")
@@ -385,11 +387,12 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     embedder = make_embedder(settings)
-    name = args.folder.resolve().name + (f"-{args.per_label}-per-label" if args.per_label else "")
+    name = args.folder.resolve().name + (f"-{args.per_label}-per-label" if args.per_label else "") \
+        + ("-no-oos" if args.drop_oos else "")
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         work = args.work or Path(tmp)
         rep = bm.run(args.folder, work, embedder, settings, per_label=args.per_label,
-                     log=lambda m: print(m, file=sys.stderr, flush=True))
+                     drop_oos=args.drop_oos, log=lambda m: print(m, file=sys.stderr, flush=True))
     out = settings.eval_dir / "reports" / f"benchmark-{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")

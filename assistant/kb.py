@@ -11,6 +11,7 @@ import logging
 import re
 import string
 from collections import defaultdict
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,19 @@ def parse_article(path: Path, expected_lang: str | None = None,
         ),
         problems,
     )
+
+
+GENERAL_OUT_OF_SCOPE = "general_out_of_scope.yaml"
+
+
+def general_out_of_scope() -> tuple[str, ...]:
+    """Out-of-scope examples shipped with the product (chit-chat, other topics, nonsense;
+    no product's own questions), for a knowledge base that lists none of its own."""
+    path = Path(str(resources.files("assistant").joinpath("data", GENERAL_OUT_OF_SCOPE)))
+    questions, problems = load_out_of_scope(path)
+    if problems:
+        raise KBValidationError(problems)
+    return tuple(questions)
 
 
 def load_out_of_scope(path: Path) -> tuple[list[str], list[KBProblem]]:

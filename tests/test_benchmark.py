@@ -92,3 +92,26 @@ def test_labels_with_one_or_two_examples_are_accepted(tmp_path, embedder):
     fit, tune = _holdout(train, 0.5, seed=0)
     assert {e.label for e in fit} == {"freeze_card", "exchange_rate"}
     assert [e.label for e in tune] == ["freeze_card"]
+
+
+def test_without_out_of_scope_rows_thresholds_come_from_the_in_scope_scores():
+    """A dataset with no out-of-scope rows still declines: thresholds sit at the low end of
+    the in-scope rows' scores instead of never declining."""
+    from assistant.answerer import Thresholds
+    from assistant.benchmark import INSCOPE_REJECT, choose_thresholds
+    from assistant.evaluation import EvalRow, Observation
+    from assistant.service import Trace
+    from assistant.types import Hit, Intent
+
+    obs = []
+    for i in range(100):
+        score, oos = 0.5 + i / 200, i / 200  # 0.50 .. 0.995, 0.0 .. 0.495
+        row = EvalRow(f"q{i}", "en", "answer", "a", ("a",))
+        trace = Trace(f"q{i}", "en", Intent("a", 0.9, out_of_scope=oos),
+                      (Hit(id="a", category="a", score=score),), 1.0)
+        obs.append(Observation(row, trace))
+    th = choose_thresholds(obs, {"a": "label_a"}, Thresholds(0.5, 0.3, 0.05, 0.5),
+                           expect_oos=True)
+    assert 0.5 < th.answer < 0.55 and 0.45 < th.decline < 0.5 and INSCOPE_REJECT == 0.05
+    plain = choose_thresholds(obs, {"a": "label_a"}, Thresholds(0.5, 0.3, 0.05, 0.5))
+    assert plain.decline > 1.0  # no out-of-scope traffic expected: never decline

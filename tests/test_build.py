@@ -44,6 +44,16 @@ def test_build_writes_manifest_and_loads(tmp_path, embedder):
     assert sorted(result.changes.added)[0] == "en/contact-support"
 
 
+def test_a_kb_without_out_of_scope_examples_learns_the_general_ones(tmp_path, embedder):
+    from assistant.kb import general_out_of_scope
+
+    kb = write_kb(tmp_path / "kb", oos=None)
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    shipped = general_out_of_scope()
+    assert len(shipped) >= 400
+    assert read_manifest(tmp_path / "index").out_of_scope == len(shipped)
+
+
 def test_unchanged_texts_are_not_embedded_again(tmp_path, embedder):
     kb = write_kb(tmp_path / "kb")
     first = CountingEmbedder(embedder)
