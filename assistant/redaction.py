@@ -562,11 +562,6 @@ def _merge(spans: list) -> list:
     return out
 
 
-def looks_secret(text: str) -> bool:
-    """True when `text` still holds something `redact` would remove (the storage guard)."""
-    return redact(text).found
-
-
 # ------------------------------------------------------------------------------ sessions
 
 @dataclass(frozen=True)
