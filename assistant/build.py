@@ -22,7 +22,7 @@ from assistant.errors import IndexLoadError
 from assistant.intent import ARTICLES_FILE, FILE_NAME, IntentClassifier
 from assistant.kb import content_hash, general_out_of_scope, load_kb
 from assistant.retrieval import LexicalIndex, body_text
-from assistant.text import analyze
+from assistant.text import ANALYZER_VERSION, analyze
 from assistant.types import OUT_OF_SCOPE, Article, KnowledgeBase
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str, backend: str | None = No
         return f"embedding backend changed ({manifest.backend} -> {backend})"
     if manifest.kb_hash != content_hash(kb_dir):
         return "knowledge base changed"
+    if manifest.analyzer != ANALYZER_VERSION:
+        return "text analysis changed"
     return None
 
 
@@ -142,7 +144,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             while (Path(out_dir) / ix.VERSIONS / version).exists():
                 n += 1
                 version = f"{taken}-{n}"
-        manifest = ix.Manifest(
+        manifest = ix.Manifest(analyzer=ANALYZER_VERSION, 
             version=version, model=model_name, backend=backend,
             dimension=int(vectors.shape[1]), kb_hash=kb_hash,
             articles=len(kb.articles), article_ids=len(kb.ids()), vectors=len(entries),

@@ -77,10 +77,18 @@ def _parser() -> argparse.ArgumentParser:
     st.set_defaults(func=_safety_train)
 
     tune = sub.add_parser("tune", help="pick thresholds on the dev set, write eval/thresholds.json")
-    tune.add_argument("--set", default="dev", help="set name or JSONL path (default: dev)")
+    tune.add_argument("--set", nargs="+", default=["dev", "blind/dev"],
+                      help="set names or JSONL paths, pooled (default: dev blind/dev, the two "
+                      "tuning halves; test halves never choose anything)")
     tune.add_argument("--max-wrong-rate", type=float,
                       help="wrong-answer rate to stay under (default: setting, 0.03)")
     tune.set_defaults(func=_tune)
+
+    abl = sub.add_parser("ablation", help="what each evidence contributes per language and "
+                         "script, on eval sets (writes eval/reports/ablation.{json,md})")
+    abl.add_argument("sets", nargs="*", default=["blind/dev", "blind/test"],
+                     help="set names or JSONL paths (default: blind/dev blind/test)")
+    abl.set_defaults(func=_ablation)
 
     bench = sub.add_parser("benchmark", help="score a public intent benchmark folder")
     bench.add_argument("folder", type=Path, help="folder with train.jsonl, test.jsonl [val.jsonl]")
@@ -299,6 +307,29 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ablation(args: argparse.Namespace) -> int:
+    from assistant import ablation
+    from assistant import evaluation as ev
+
+    settings = _settings(args)
+    assistant, tmp = ev.isolated_assistant(settings)
+    with tmp:
+        assistant.warm_up()
+        ids = set(assistant.index.kb.ids()) if assistant.index else None
+        sets = {}
+        for name in args.sets:
+            set_name, path = _set_path(settings, name)
+            print(f"observing {set_name}", file=sys.stderr)
+            sets[set_name] = ev.observe(assistant, ev.load_eval_set(path, ids), _progress,
+                                        tickets=False)
+        rep = ablation.run(assistant, sets)
+        paths = ablation.write(rep, settings.eval_dir / "reports")
+        assistant.close()
+    print(ablation.markdown(rep))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def _eval_safety(assistant, settings: Settings) -> None:
     from assistant import safety_eval
 
@@ -343,11 +374,17 @@ def _tune(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     target = settings.max_wrong_answer_rate if args.max_wrong_rate is None else args.max_wrong_rate
-    set_name, path = _set_path(settings, args.set)
+    named = [_set_path(settings, name) for name in args.set]
+    held_out = [name for name, _ in named if name.split("-")[-1] == "test"]
+    if held_out:
+        raise SystemExit(f"error: --set {' '.join(held_out)}: a test half never chooses "
+                         "thresholds; tune on dev halves and report on test")
+    set_name = " + ".join(name for name, _ in named)
     assistant, tmp = ev.isolated_assistant(settings)
     with tmp:
         assistant.warm_up()
-        rows = ev.load_eval_set(path, set(assistant.index.kb.ids()) if assistant.index else None)
+        known = set(assistant.index.kb.ids()) if assistant.index else None
+        rows = [row for _, path in named for row in ev.load_eval_set(path, known)]
         print(f"tuning on {set_name} ({len(rows)} rows), wrong-answer rate <= {target} "
               "per language", file=sys.stderr)
         obs = ev.observe(assistant, rows, _progress)

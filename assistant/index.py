@@ -63,6 +63,7 @@ class Manifest:
     format: int = FORMAT_VERSION
     counts: dict[str, int] = field(default_factory=dict)
     backend: str = "torch"  # how the vectors were computed (setting embed_backend)
+    analyzer: str = ""  # text.ANALYZER_VERSION the lexical index was built with
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)

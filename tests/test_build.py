@@ -134,6 +134,13 @@ def test_staleness(tmp_path, embedder):
     assert is_stale(kb, tmp_path / "index", MODEL) == "knowledge base changed"
 
 
+def test_an_index_from_another_text_analysis_is_stale(tmp_path, embedder, monkeypatch):
+    kb = write_kb(tmp_path / "kb")
+    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    monkeypatch.setattr("assistant.build.ANALYZER_VERSION", "next")
+    assert is_stale(kb, tmp_path / "index", MODEL) == "text analysis changed"
+
+
 def test_model_mismatch_is_refused_with_the_fix(tiny_index):
     _, index = tiny_index
     with pytest.raises(IndexMismatchError) as info:

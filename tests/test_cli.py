@@ -97,3 +97,9 @@ def test_serve_with_a_bad_setting_exits_2_with_one_line(tiny_settings, tmp_path,
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message.format(tmp=tmp_path)), proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_tune_refuses_a_test_half(env, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", "--set", "dev", "blind/test"])
+    assert "blind-test" in str(exc.value) and "never chooses" in str(exc.value)

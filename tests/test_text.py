@@ -57,3 +57,18 @@ def test_sparse_tfidf_and_dot_match_sklearn():
         expected = (matrix @ ref.T).toarray().ravel()
         got = sparse_dot(rows, idx, vals) if len(idx) else np.zeros(len(docs))
         assert np.allclose(got, expected)
+
+
+@pytest.mark.parametrize("typed,read", [
+    ("助记词怎么到入钱包", "助记词怎么导入钱包"),
+    ("提了100 USTD", "提了100 usdt"),
+    ("轉帳失敗", "转账失败"),
+    ("帐户被盗", "账户被盗"),
+])
+def test_common_misspellings_are_read_as_meant(typed, read):
+    assert normalize(typed) == read
+
+
+@pytest.mark.parametrize("text", ["收到入账通知了吗", "custody fees", "mustdo"])
+def test_misspelling_rules_leave_other_words_alone(text):
+    assert normalize(text) == text.lower()
