@@ -341,7 +341,8 @@ def _eval_safety(assistant, settings: Settings) -> None:
     print(f"safety: theft alarm recall={theft['alarm_recall']}, alarm-or-check recall="
           f"{theft['alarm_or_check_recall']}, false alarms={rep['replies']['false_theft_alarms']}"
           f", redaction recall={red['recall']['recall']}, redaction false positives="
-          f"{red['false_positives']['redacted']}/{red['false_positives']['sentences']}")
+          f"{red['false_positives']['redacted']}/{red['false_positives']['sentences']} "
+          f"(in conversations {red['false_positives']['redacted_in_sessions']})")
     print("  wrote " + ", ".join(str(p) for p in paths))
 
 

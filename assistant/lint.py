@@ -136,6 +136,7 @@ def lint_kb(kb_dir: Path, settings: Settings, embedder: Embedder, *,
     findings += check_short_questions(kb.articles)
     findings += check_placeholders(kb.articles)
     findings += check_links(kb.articles)
+    findings += check_typography(kb.articles)
     report = LintReport(str(kb_dir), findings)
     if any(p.severity == "error" for p in problems):
         report.skipped.append("duplicate and misrouted questions: fix the errors above first")
@@ -269,6 +270,22 @@ def check_placeholders(articles: Iterable[Article]) -> list[Finding]:
                                    f"question {q!r} has a placeholder; questions are matched "
                                    "as written, so write a real example (a chain, a token)",
                                    {"question": q}))
+    return out
+
+
+def check_typography(articles: Iterable[Article]) -> list[Finding]:
+    """Chinese typography (full-width punctuation, no spaces or line breaks between Chinese
+    characters) and placeholders whose default wording reads badly where they stand."""
+    from assistant.templates import DEFAULTS
+    from assistant.typography import chinese_problems, placeholder_problems
+
+    out = []
+    for a in articles:
+        chinese = a.lang == "zh"
+        problems = placeholder_problems(a.body, DEFAULTS[a.lang], chinese)
+        if chinese:
+            problems += chinese_problems(a.title) + chinese_problems(a.body)
+        out += [Finding("typography", "warning", a.path, a.id, p) for p in problems]
     return out
 
 

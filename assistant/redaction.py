@@ -643,7 +643,8 @@ class SessionWindow:
             pure = tail.pure and head.pure
             # A message that is nothing but the continuation counts as typed like a list.
             if _continues(head.kind, size, tail.edge.listy or head.listy, tail.hint or hint,
-                          head.pure):
+                          head.pure) and not _reads_as_prose(
+                              head.kind, "".join(tail.raw) + " " + head.raw(text)):
                 raw = head.raw(text)
                 clean = red.text.replace(raw, PHRASE_MARK if head.kind != "hex" else KEY_MARK)
                 red = Redaction(clean, phrase=red.phrase or head.kind != "hex",
@@ -688,25 +689,38 @@ class SessionWindow:
 def _looks_begun(edge: _Edge, raw: str, text: str, hint: bool) -> bool:
     """Whether the end of a message is most likely the first part of a phrase or key, and
     is removed at once rather than stored and scrubbed later: four or more words of the
-    list that prose seldom uses, alone in the message or after a hint; random-looking
-    Chinese list characters alone, after a hint or typed as a list; 16 or more hex digits
+    list that prose seldom uses, alone in the message or after a hint; Chinese list
+    characters that read as random (not as prose), alone, after a hint or typed as a list; 16 or more hex digits
     alone or next to words about a key."""
     if edge.kind == "hex":  # 64 digits or more were judged whole by `redact`
         return 16 <= edge.size < 64 and (edge.pure or _KEY_WORDS.search(text) is not None)
     if edge.size < 4 or not (edge.pure or hint or edge.listy):
         return False
-    if edge.kind == "zh":
-        return True
+    if edge.kind == "zh":  # list characters that read as prose are a question, not a phrase
+        return naturalness(raw) < ZH_HINT_BELOW
     words = [w for _s, _e, kind, w in _english_runs(raw)[0].trimmed() if kind != "miss"] \
         if _english_runs(raw) else []
     common = _english().common
     return sum(w not in common for w in words) >= len(words) - 1
 
 
+def _reads_as_prose(kind: str, joined: str) -> bool:
+    """Whether the parts joined read as language rather than a phrase: Chinese that a word
+    model explains, English whose words are mostly everyday ones ("please help check account
+    balance" is all list words)."""
+    if kind == "zh":
+        return naturalness("".join(_HAN.findall(joined))) >= ZH_HINT_BELOW
+    if kind == "en":
+        words = [w.lower() for w in _WORD.findall(joined)]
+        common = _english().common
+        return bool(words) and sum(w in common for w in words) * 2 > len(words)
+    return False
+
+
 def _continues(kind: str, size: int, listy: bool, hint: bool, pure: bool) -> bool:
     """Whether the parts of two or more messages together make a phrase or a key."""
-    if kind == "hex":
-        return size >= 64
+    if kind == "hex":  # a key is 64 digits: two parts of a hash and an address are not
+        return size == 64
     if kind == "zh":
         return size >= HINT_CHARS or (size >= PARTIAL_CHARS and (hint or listy or pure))
     return size >= STRONG_WORDS or (size >= 8 and (listy or hint or pure))
@@ -740,11 +754,19 @@ def _edges(text: str) -> tuple[dict[str, _Edge], dict[str, _Edge]]:
         heads["zh"] = lead
     if trail:
         tails["zh"] = trail
-    hexes = list(_HEX_RUN.finditer(text))
+    # Hex that may be half a key: at the very start or end of the message, shorter than a
+    # whole key, and not an address (0x and 40 digits) or a hash quoted whole.
+    hexes = [m for m in _HEX_RUN.finditer(text) if len(m.group(1)) < 64
+             and not (m.group(0)[:2].lower() == "0x" and len(m.group(1)) == 40)]
     if hexes:
-        for m, bucket in ((hexes[0], heads), (hexes[-1], tails)):
-            rest = (text[:m.start()] + text[m.end():]).strip()
-            bucket["hex"] = _Edge("hex", len(m.group(1)), m.span(), False, not rest)
+        first, last = hexes[0], hexes[-1]
+        before = masked[:first.start()].rstrip()
+        if _EDGE_LEAD.match(before) or before[-1:] in (":", "："):
+            rest = (text[:first.start()] + text[first.end():]).strip()
+            heads["hex"] = _Edge("hex", len(first.group(1)), first.span(), False, not rest)
+        if _EDGE_LEAD.match(text[last.end():]):
+            rest = (text[:last.start()] + text[last.end():]).strip()
+            tails["hex"] = _Edge("hex", len(last.group(1)), last.span(), False, not rest)
     return heads, tails
 
 

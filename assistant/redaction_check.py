@@ -84,6 +84,16 @@ def false_positive_report(corpus: list[tuple[str, str]]) -> dict:
     """How many ordinary sentences the redaction changed, by source (should be none)."""
     by_source: Counter[str] = Counter(src for src, _ in corpus)
     hit = [(src, text) for src, text in corpus if redact(text).found]
+    # The same sentences typed as one conversation, three to a session (as the chat sends
+    # them), so the window that joins split phrases is measured too.
+    window = SessionWindow()
+    in_session = []
+    for i, (_, text) in enumerate(corpus):
+        red, scrub = window.redact(f"fp-{i // 3}", text)
+        if red.found or scrub:
+            in_session.append(text)
     return {"sentences": len(corpus), "redacted": len(hit),
+            "redacted_in_sessions": len(in_session),
             "by_source": dict(sorted(by_source.items())),
-            "examples": [text for _, text in hit[:10]]}
+            "examples": [text for _, text in hit[:10]],
+            "examples_in_sessions": in_session[:10]}

@@ -156,7 +156,9 @@ def markdown(rep: dict) -> str:
         + ", ".join(f"{v['caught']} of {v['cases']}" for v in
                     red['recall']['best_effort'].values()) + ".",
         f"- False positives: {red['false_positives']['redacted']} of "
-        f"{red['false_positives']['sentences']} ordinary sentences redacted.",
+        f"{red['false_positives']['sentences']} ordinary sentences redacted alone; "
+        f"{red['false_positives']['redacted_in_sessions']} when sent three to a conversation "
+        "(the window that joins a phrase split over messages).",
         "",
     ]
     return "\n".join(lines)

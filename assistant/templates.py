@@ -66,26 +66,26 @@ MESSAGES: dict[Lang, dict[str, str]] = {
     },
     "zh": {
         "decline": (
-            "抱歉,我只能解答与 TokenPocket 钱包相关的问题:账户与备份、转账与手续费、充值与提币、"
-            "安全与防骗、App 使用方法,以及如何联系客服。请问有什么可以帮您?"),
-        "clarify": "为了准确回答,请问您想问的是下面哪一个?",
-        "handoff_human": "好的,正在为您转接人工客服。",
-        "handoff_low": "这个问题我暂时无法准确回答,已为您转交人工客服处理。",
+            "抱歉，我只能解答与 TokenPocket 钱包相关的问题：账户与备份、转账与手续费、充值与提币、"
+            "安全与防骗、App 使用方法，以及如何联系客服。请问有什么可以帮您？"),
+        "clarify": "为了准确回答，请问您想问的是下面哪一个？",
+        "handoff_human": "好的，正在为您转接人工客服。",
+        "handoff_low": "这个问题我暂时无法准确回答，已为您转交人工客服处理。",
         "handoff_article": "同时已为您转交人工客服跟进。",
-        "ticket": ("您的工单号是 {ticket_id},当前排在第 {position} 位(预计等待约 {eta} 分钟),"
-                   "客服会在这里回复您。请勿向任何人(包括客服)提供助记词或私钥。"),
-        "ticket_claimed": "您的工单 {ticket_id} 已由客服接手,客服会在这里回复您。",
-        "ticket_existing": "您已有一个处理中的工单({ticket_id}),这条消息已补充到该工单。",
-        "needs": "为了让客服尽快处理,请在一条消息中发送:{fields}。如果没有,回复“跳过”即可。",
-        "needs_followup": "如方便,请再发送:{fields},我会补充到您的工单中。",
-        "details_added": "谢谢,已补充到您的工单 {ticket_id}。",
-        "ticket_failed": "暂时无法创建工单,请稍后再试,或发送邮件至 {support_email}。",
-        "secret": ("⚠️ 您的消息中似乎包含助记词或私钥。我们已将其删除,不会保存。任何客服都不会向您索要"
-                   "助记词或私钥。请把这个钱包视为已泄露:立即创建新钱包,并把资产转移过去。"),
-        "scam": ("⚠️ 这很可能是诈骗。官方客服绝不会索要助记词、私钥或密码,不会主动私信您,也不会让您"
+        "ticket": ("您的工单号是 {ticket_id}，当前排在第 {position} 位（预计等待约 {eta} 分钟），"
+                   "客服会在这里回复您。请勿向任何人（包括客服）提供助记词或私钥。"),
+        "ticket_claimed": "您的工单 {ticket_id} 已由客服接手，客服会在这里回复您。",
+        "ticket_existing": "您已有一个处理中的工单（{ticket_id}），这条消息已补充到该工单。",
+        "needs": "为了让客服尽快处理，请在一条消息中发送：{fields}。如果没有，回复“跳过”即可。",
+        "needs_followup": "如方便，请再发送：{fields}，我会补充到您的工单中。",
+        "details_added": "谢谢，已补充到您的工单 {ticket_id}。",
+        "ticket_failed": "暂时无法创建工单，请稍后再试，或发送邮件至 {support_email}。",
+        "secret": ("⚠️ 您的消息中似乎包含助记词或私钥。我们已将其删除，不会保存。任何客服都不会向您索要"
+                   "助记词或私钥。请把这个钱包视为已泄露：立即创建新钱包，并把资产转移过去。"),
+        "scam": ("⚠️ 这很可能是诈骗。官方客服绝不会索要助记词、私钥或密码，不会主动私信您，也不会让您"
                  "转币来“验证”或“同步”钱包。"),
-        "theft": "很抱歉遇到这种情况。请立即按下面的步骤操作,客服会尽快优先跟进。",
-        "handoff_urgent": "您的工单已标记为紧急,排在队列最前面。",
+        "theft": "很抱歉遇到这种情况。请立即按下面的步骤操作，客服会尽快优先跟进。",
+        "handoff_urgent": "您的工单已标记为紧急，排在队列最前面。",
         "theft_check": "如果资产在您没有操作的情况下被转走，请回复“被盗了”，会有专人立即协助您。",
         "exposed": ("⚠️ 任何看到过您助记词或私钥的人，都能不需要密码转走钱包里的全部资产。请立即转移资产：\n\n"
                     "1. 在TokenPocket中新建一个钱包，用纸笔抄好新的助记词。\n"
@@ -103,7 +103,7 @@ DETAIL_LABELS: dict[Lang, dict[str, str]] = {
            "amount": "the amount and token", "token": "the token", "time": "when it happened",
            "address": "the wallet address(es) involved", "app_version": "the app version",
            "device": "your phone or device"},
-    "zh": {"problem": "问题的简要描述", "chain": "所在网络(如以太坊、波场、BNB Chain)", "tx_hash": "交易哈希", "amount": "金额和币种",
+    "zh": {"problem": "问题的简要描述", "chain": "所在网络（如以太坊、波场、BNB Chain）", "tx_hash": "交易哈希", "amount": "金额和币种",
            "token": "币种", "time": "发生时间", "address": "涉及的钱包地址", "app_version": "App 版本号",
            "device": "手机型号或设备"},
 }

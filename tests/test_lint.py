@@ -178,3 +178,17 @@ def test_an_index_of_another_kb_version_is_noted(tmp_path, embedder):
     report = lint_kb(kb, _settings(tmp_path, kb), embedder, index_root=tmp_path / "index")
     assert len(report.notes) == 1 and "another version" in report.notes[0]
     assert "Note: the index at" in report.to_markdown()
+
+
+def test_typography_and_badly_placed_placeholders_are_flagged():
+    from assistant.lint import check_typography
+
+    zh = Article(id="a", lang="zh", title="标题", category="how_to", questions=("问题一",),
+                 body="选择网络（{chain}）,然后转账。", path="kb/zh/a.md")
+    en = Article(id="a", lang="en", title="Title", category="how_to", questions=("q",),
+                 body="Open the explorer of {chain}.", path="kb/en/a.md")
+    findings = check_typography([zh, en])
+    assert {f.check for f in findings} == {"typography"}
+    assert {f.path for f in findings} == {"kb/zh/a.md"}
+    messages = " ".join(f.message for f in findings)
+    assert "（对应网络）" in messages and "half-width ','" in messages

@@ -195,9 +195,13 @@ def test_chat_offers_choices_and_shows_the_chosen_article(page, live_server):
     query, titles = _clarifying_query(live_server.url)
     page.goto(live_server.url + "/chat?lang=en")
     send(page, query)
-    choices = page.get_by_role("group", name="Choose one:")
+    choices = page.get_by_role("group", name="Which of these is it?", exact=False)
     buttons = choices.get_by_role("button")
     expect(buttons).to_have_count(len(titles))
+    # Said once: the choices are buttons, not also a numbered list above them.
+    prompt = bot_messages(page).nth(1).locator(".text > p").first
+    expect(prompt).to_have_text(re.compile("Which of these is it"))
+    expect(bot_messages(page).nth(1)).not_to_contain_text(f"1. {titles[0]}")
     expect(buttons.first).to_have_text(titles[0])
     buttons.nth(1).click()
     expect(page.locator(".msg.user").last).to_have_text(re.compile(re.escape(titles[1])))
@@ -207,6 +211,40 @@ def test_chat_offers_choices_and_shows_the_chosen_article(page, live_server):
     expect(article.get_by_role("button", name="No")).to_be_visible()
     for i in range(len(titles)):
         expect(buttons.nth(i)).to_be_disabled()
+
+
+def test_the_conversations_language_wins_over_the_pages(page, live_server):
+    """Chinese typed on the English page: the reply's buttons, the page and the handoff
+    request all switch to Chinese."""
+    bodies: list[str] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data)["query"])
+            if r.url.endswith("/answer") else None)
+    page.goto(live_server.url + "/chat?lang=en")
+    send(page, "钱包密码忘了怎么办")
+    reply = bot_messages(page).nth(1)
+    expect(reply.get_by_role("button", name="有帮助")).to_be_visible()
+    expect(reply.get_by_role("link", name=re.compile("查看完整文章"))).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_role("textbox", name="您的消息")).to_be_visible()
+    reply.get_by_role("button", name="没帮助").click()
+    reply.get_by_role("button", name="转人工客服").click()
+    handoff = bot_messages(page).nth(2)
+    expect(handoff).to_contain_text("正在为您转接人工客服")
+    expect(handoff.locator(".ticket-id")).to_have_text(re.compile(r"^\S{8,}$"))
+    assert bodies[-1] == "转人工"
+
+
+def test_a_message_to_an_open_ticket_is_acknowledged(page, live_server):
+    page.goto(live_server.url + "/chat?lang=en")
+    send(page, "I want to talk to a human")
+    page.locator("form.details").get_by_role("button", name="Skip").click()
+    ticket = bot_messages(page).nth(2).locator(".ticket-id")
+    expect(ticket).to_have_text(re.compile(r"^\S{8,}$"))
+    ticket_id = ticket.inner_text()
+    send(page, "also, the amount was 250 USDT")
+    ack = bot_messages(page).nth(3)
+    expect(ack).to_contain_text("Added to your ticket")
+    expect(ack).to_contain_text(ticket_id)
 
 
 def test_asking_for_a_person_asks_for_details_first(page, live_server):

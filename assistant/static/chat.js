@@ -160,7 +160,10 @@ async function send(text, { query, extra = {} } = {}) {
   bubble("user", el("p", { text }));
   if (state.ticket && state.ticketsApi && OPEN.has(state.ticket.status) && !state.awaitingDetails) {
     const r = await call("POST", `/tickets/${encodeURIComponent(state.ticket.id)}/messages`, { text: message });
-    if (r.ok) return;
+    if (r.ok) {
+      reveal(bubble("bot", el("p", { class: "ack", role: "status", text: t(state.lang, "chat.added", state.ticket.id) })));
+      return;
+    }
     if (r.status === 404 || r.status === 405) state.ticketsApi = false;
   }
   const wait = thinking();
@@ -173,15 +176,32 @@ async function send(text, { query, extra = {} } = {}) {
   showReply(r.data, message);
 }
 
+/** The conversation's language wins over the page's: chrome, buttons and the handoff follow
+ * the language the user writes in. */
+function follow(lang) {
+  if (lang !== "en" && lang !== "zh") return;
+  if (lang === state.lang) return;
+  state.lang = lang;
+  applyLang(lang);
+  document.title = t(lang, "chat.title");
+}
+
+/** A clarify's text without its numbered list: the choices are shown once, as buttons. */
+export function withoutListedChoices(text, titles) {
+  const listed = new Set(titles.map((title, i) => `${i + 1}. ${title}`));
+  return text.split("\n").filter((line) => !listed.has(line.trim())).join("\n").trim();
+}
+
 function showReply(reply, query) {
-  const node = bubble("bot", renderText(reply.answer));
+  follow(reply.lang);
+  const clarify = reply.action === "clarify" && reply.candidates && reply.candidates.length;
+  const text = clarify ? withoutListedChoices(reply.answer, reply.candidates.map((c) => c.title)) : reply.answer;
+  const node = bubble("bot", renderText(text));
   node.lang = reply.lang === "zh" ? "zh-CN" : "en";
   const body = node.querySelector(".text");
   state.awaitingDetails = false;
   if (reply.article) body.append(articleLink(reply.article, reply.lang));
-  if (reply.action === "clarify" && reply.candidates && reply.candidates.length) {
-    body.append(choices(reply.candidates, query, reply.lang));
-  }
+  if (clarify) body.append(choices(reply.candidates, query, reply.lang, text.split("\n")[0]));
   if (reply.action === "answer" && reply.article) body.append(feedback(query, reply.article.id));
   if ((reply.offers || []).includes("report_theft")) body.append(reportTheft(reply.lang));
   if (reply.action === "handoff") {
@@ -194,9 +214,8 @@ function showReply(reply, query) {
   reveal(node);
 }
 
-function choices(candidates, query, lang) {
-  const group = el("div", { class: "choices", role: "group", "aria-label": t(state.lang, "chat.choose") },
-    el("p", { class: "choose", text: t(state.lang, "chat.choose") }));
+function choices(candidates, query, lang, prompt) {
+  const group = el("div", { class: "choices", role: "group", "aria-label": prompt || t(state.lang, "chat.choose") });
   for (const c of candidates) {
     group.append(el("button", {
       type: "button", class: "choice", text: c.title,

@@ -54,6 +54,7 @@ export const STRINGS = {
     "chat.rated": "Thank you for rating our support.",
     "chat.error": "Sorry, something went wrong. Please try again.",
     "chat.busy": "You are sending messages too fast. Please wait a moment.",
+    "chat.added": (id) => `Added to your ticket ${id}: the agent will see it.`,
   },
   zh: {
     "brand": "TokenPocket 帮助中心",
@@ -107,6 +108,7 @@ export const STRINGS = {
     "chat.rated": "感谢您的评价。",
     "chat.error": "抱歉，出错了，请稍后再试。",
     "chat.busy": "发送太频繁了，请稍等片刻。",
+    "chat.added": (id) => `已补充到您的工单 ${id}，客服会看到这条消息。`,
   },
 };
 
