@@ -486,8 +486,9 @@ class SqlHandoffQueue:
 
     def recent_turns(self, session_id: str, limit: int) -> list[dict]:
         with self.tx(durable=False) as t:
-            rows = t.all("SELECT at, query, action, article_id FROM turns WHERE session_id = ?"
-                         " ORDER BY id DESC LIMIT ?", (session_id, int(limit)))
+            rows = t.all("SELECT at, query, action, category, article_id FROM turns"
+                         " WHERE session_id = ? ORDER BY id DESC LIMIT ?",
+                         (session_id, int(limit)))
         return list(reversed(rows))
 
     def add_feedback(self, feedback: dict) -> int:

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,7 +33,7 @@ from assistant.redaction import Redaction, SessionWindow
 from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.search import Marked, ResultCache, SearchIndex
 from assistant.text import analyze, detect_lang, is_traditional, normalize, to_traditional
-from assistant.types import LANGS, Hit, Intent, Lang, Reply, Ticket
+from assistant.types import LANGS, OUT_OF_SCOPE, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -358,10 +359,12 @@ class Assistant:
         Input is often a fragment ("withdr", "pasword", "提币"): the search index's term
         score for it is blended with the hybrid score (`search_weight_terms`). Titles and
         snippets come in `lang`, or in the other language when an article has no `lang`
-        version (`fallback`). Results are cached per index: boxes repeat the same prefixes.
+        version (`fallback`); a query written in Chinese gets Chinese whatever `lang` says. Results are cached per index: boxes repeat the same prefixes.
         """
         text = self.redact(query).text
-        lang = lang or detect_lang(text)
+        # The query's language wins over the page's: Chinese typed into an English box gets
+        # the Chinese articles (each result says its language).
+        lang = "zh" if lang == "en" and detect_lang(text) == "zh" else (lang or detect_lang(text))
         st = self.state
         floor = self.settings.search_min_score if min_score is None else min_score
         key = (normalize(text), lang, k, floor, category)
@@ -512,6 +515,7 @@ class Assistant:
         """
         category = (st.index.kb.get(d.article_id, lang).category
                     if d.article_id and st.index.kb.get(d.article_id, lang) else intent.category)
+        said = self._said(st, lang)
         try:
             if session_id:
                 active = self.queue.active_for_session(session_id)
@@ -522,11 +526,19 @@ class Assistant:
                                         self._ticket_text(lang, active)]
             history = (self.queue.recent_turns(session_id, self.settings.conversation_turns)
                        if session_id else [])
-            details = _details([*(t["query"] for t in history), text])
-            needs = [f for f in self.settings.details_for(category) if f not in details]
             candidates = [{"id": h.id, "title": titles.get(h.id, h.id),
                            "score": round(h.score, 4)} for h in d.candidates]
-            spec = {"query": text, "lang": lang, "category": category, "reason": d.reason,
+            query, story = text, history
+            topic = _topic(history) if d.reason == REASON_HUMAN and not d.article_id else None
+            if topic is not None:  # "talk to a person" after an answer: the problem is that one
+                at = history.index(topic)
+                query, story, category = topic["query"], history[at:], topic["category"]
+                if topic.get("article_id"):
+                    candidates = [{"id": topic["article_id"],
+                                   "title": said(topic["article_id"]), "score": None}]
+            details = _details([*(t["query"] for t in story), text])
+            needs = [f for f in self.settings.details_for(category) if f not in details]
+            spec = {"query": query, "lang": lang, "category": category, "reason": d.reason,
                     "candidates": candidates, "priority": "urgent" if d.urgent else "normal",
                     "details": details, "asked": _digest(text), "needs": needs}
             if needs and session_id and not d.urgent and not skip_details:
@@ -584,9 +596,24 @@ class Assistant:
             log.exception("handoff follow-up failed")
             return None
 
+    def _said(self, st: "_State", lang: Lang) -> Callable[[str], str]:
+        """An article's title in the conversation's language (what the assistant offered)."""
+        def title(article_id: str) -> str:
+            article = st.index.kb.get(article_id, lang) if st.index else None
+            return article.title if article else article_id
+        return title
+
     def _create(self, spec: dict, session_id: str | None, history: list[dict],
                 latest: list[str], key: str | None) -> Ticket:
-        conversation = [{"role": "user", "text": t["query"], "at": t["at"]} for t in history]
+        """The ticket, with the conversation as the agent should read it: each of the
+        user's messages and what the assistant did with it."""
+        said = self._said(self.state, spec["lang"])
+        conversation: list[dict] = []
+        for t in history:
+            conversation.append({"role": "user", "text": t["query"], "at": t["at"]})
+            reply = _assistant_turn(t, spec["lang"], said)
+            if reply:
+                conversation.append({"role": "assistant", "text": reply, "at": t["at"]})
         conversation += [{"role": "user", "text": t} for t in latest]
         return self.queue.create(NewTicket(
             query=spec["query"], lang=spec["lang"], reason=spec["reason"], session_id=session_id,
@@ -653,6 +680,34 @@ _PROBLEM_MAX = 300
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+#: Categories that say nothing about the user's problem (a request for a person, chit-chat).
+_NO_TOPIC = {"", "contact", OUT_OF_SCOPE}
+
+
+def _topic(history: list[dict]) -> dict | None:
+    """The latest turn of the conversation about a problem: answered or offered a choice,
+    in a category that says what the problem is."""
+    for t in reversed(history):
+        if t.get("action") in ("answer", "clarify") and (t.get("category") or "") not in _NO_TOPIC:
+            return t
+    return None
+
+
+def _assistant_turn(turn: dict, lang: Lang, title: Callable[[str], str]) -> str:
+    """What the assistant did with one turn, in a line an agent reads."""
+    action, article = turn.get("action"), turn.get("article_id")
+    zh = lang == "zh"
+    if action == "answer" and article:
+        return f"已回答：{title(article)}" if zh else f"Answered with: {title(article)}"
+    if action == "clarify":
+        return "请用户在几篇文章中选择" if zh else "Offered a choice of articles"
+    if action == "decline":
+        return "超出服务范围，已说明" if zh else "Declined: out of scope"
+    if action == "handoff":
+        return "转人工" if zh else "Handed over to a person"
+    return ""
 
 
 def _details(texts: list[str]) -> dict[str, str]:

@@ -98,6 +98,18 @@ def test_switch_to_chinese_and_find_a_withdrawal_that_has_not_arrived(page, live
     expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
 
 
+def test_a_chinese_query_on_the_english_help_centre_finds_chinese_articles(page, live_server):
+    page.goto(live_server.url + "/?lang=en")
+    search_box(page).fill("提币没到账")
+    first = page.get_by_role("option").first
+    expect(first).to_contain_text("从交易所提币到钱包一直没到账")
+    expect(first.locator(".badge")).to_have_text("In your query's language: 中文")
+    first.click()
+    expect(page.get_by_role("heading", level=2, name="从交易所提币到钱包一直没到账")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    assert "lang=zh" in page.url
+
+
 def test_browse_a_topic_open_an_article_and_go_back(page, live_server):
     page.goto(live_server.url + "/?lang=en")
     topic = page.get_by_role("region", name="Deposits and withdrawals")

@@ -232,6 +232,13 @@ def test_category_filter_keeps_only_that_category(searcher):
 
 
 @pytest.mark.slow
+def test_a_chinese_query_in_an_english_box_gets_chinese_articles(searcher):
+    top = searcher.search("提币没到账", k=3, lang="en")[0]
+    assert (top.id, top.lang, top.fallback) == ("exchange-withdrawal", "zh", False)
+    assert searcher.search("withdrawal", k=3, lang="en")[0].lang == "en"
+
+
+@pytest.mark.slow
 def test_article_missing_in_the_language_falls_back_to_the_other(searcher):
     results = searcher.search("walletconnect", k=3, lang="zh")
     top = results[0]

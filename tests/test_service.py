@@ -125,3 +125,33 @@ def test_a_described_problem_is_not_asked_again(tiny_assistant):
     tiny_assistant.answer("my transaction failed", session_id="p2")
     reply = tiny_assistant.answer("I want to talk to a human", session_id="p2")
     assert "problem" not in [n["field"] for n in reply.needs]
+
+
+def test_a_person_asked_for_after_an_answer_gets_that_problem_and_the_whole_story(tiny_assistant):
+    """'Talk to a person' after an answer: the ticket is about the answered problem (its
+    message, category and article), asks only for what that problem still lacks, and shows
+    the agent what the assistant said as well as what the user wrote."""
+    sid = "story-1"
+    first = tiny_assistant.answer("my transaction failed", session_id=sid)
+    assert first.action == "answer" and first.article.id == "tx-failed"
+    asked = tiny_assistant.answer("I want to talk to a human", session_id=sid)
+    assert asked.action == "handoff" and asked.ticket is None
+    assert "problem" not in [n["field"] for n in asked.needs]
+    done = tiny_assistant.answer("skip", session_id=sid)
+    ticket = tiny_assistant.queue.get(done.ticket.id)
+    assert ticket["query"] == "my transaction failed"
+    assert ticket["category"] == first.article.category
+    assert [c["id"] for c in ticket["candidates"]] == ["tx-failed"]
+    roles = [(m["role"], m["text"]) for m in ticket["messages"]]
+    assert ("user", "my transaction failed") in roles
+    assert ("assistant", f"Answered with: {first.article.title}") in roles
+
+
+def test_a_plain_request_for_a_person_keeps_its_own_words(tiny_assistant):
+    sid = "story-2"
+    asked = tiny_assistant.answer("I want to talk to a human", session_id=sid)
+    assert asked.action == "handoff"
+    done = tiny_assistant.answer("my card payment is stuck and I need help", session_id=sid)
+    ticket = tiny_assistant.queue.get(done.ticket.id)
+    assert ticket["query"] == "I want to talk to a human"
+    assert ticket["details"]["problem"].startswith("my card payment")

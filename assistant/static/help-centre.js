@@ -128,6 +128,11 @@ function showFromAddress() {
 
 search.addEventListener("help-search-select", (e) => {
   e.preventDefault();
+  // A result in the query's language (Chinese typed on the English page) switches the page.
+  if (e.detail.lang !== lang && !e.detail.fallback && (e.detail.lang === "en" || e.detail.lang === "zh")) {
+    shownArticle = null;
+    setLang(e.detail.lang);
+  }
   openArticle(e.detail.id, { push: true });
 });
 document.getElementById("back").addEventListener("click", () => {

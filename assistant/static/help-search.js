@@ -8,7 +8,7 @@
 // Attributes: api (base URL of the assistant, default: this page's origin), lang (en|zh),
 // k (results, default 6), category (only that category), href (where a selected article
 // opens; {id} and {lang} are filled in), debounce (ms, default 150), label (visible label).
-// Event: "help-search-select" {detail: {id, lang, title}}, cancelable: call preventDefault()
+// Event: "help-search-select" {detail: {id, lang, title, fallback}}, cancelable: call preventDefault()
 // to show the article yourself instead of following href.
 // Titles and snippets are built as text nodes (never innerHTML), matches wrapped in <mark>.
 
@@ -23,6 +23,7 @@ const STRINGS = {
     listLabel: "Suggested articles",
     other: { en: "English", zh: "中文" },
     otherNote: "Only available in",
+    queryNote: "In your query's language:",
   },
   zh: {
     label: "搜索帮助文章",
@@ -33,6 +34,7 @@ const STRINGS = {
     listLabel: "推荐文章",
     other: { en: "English", zh: "中文" },
     otherNote: "仅有",
+    queryNote: "按您输入的语言：",
   },
 };
 
@@ -211,11 +213,12 @@ export class HelpSearch extends HTMLElement {
     snippet.className = "snippet";
     snippet.append(markedText(r.snippet, r.highlights && r.highlights.snippet));
     li.append(title, snippet);
-    if (r.fallback) {
+    if (r.fallback || r.lang !== this.lang) {
       const badge = document.createElement("span");
       badge.className = "badge";
       badge.lang = this.lang;
-      badge.textContent = `${this.strings.otherNote} ${this.strings.other[r.lang] || r.lang}`;
+      const note = r.fallback ? this.strings.otherNote : this.strings.queryNote;
+      badge.textContent = `${note} ${this.strings.other[r.lang] || r.lang}`;
       title.append(badge);
     }
     return li;
@@ -261,13 +264,13 @@ export class HelpSearch extends HTMLElement {
     const r = this.results[i];
     if (!r) return;
     this.close();
-    const detail = { id: r.id, lang: r.lang, title: r.title };
+    const detail = { id: r.id, lang: r.lang, title: r.title, fallback: Boolean(r.fallback) };
     const ev = new CustomEvent("help-search-select", { detail, bubbles: true, composed: true, cancelable: true });
     if (!this.dispatchEvent(ev)) return;
     const href = this.getAttribute("href");
     if (href) {
       window.location.assign(href.replace("{id}", encodeURIComponent(r.id))
-        .replace("{lang}", encodeURIComponent(this.lang)));
+        .replace("{lang}", encodeURIComponent(r.fallback ? this.lang : r.lang)));
     }
   }
 }
