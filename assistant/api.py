@@ -337,6 +337,12 @@ def _install_agent_routes(app: FastAPI, get) -> None:
                                                 category=category, limit=limit))
         return {"tickets": rows, "open": _queue_call(a.queue.open_count)}
 
+    @app.get("/agent/me")
+    def agent_me(request: Request) -> dict:
+        """The signed-in agent's name (the console shows who is working)."""
+        name, _ = agent(request)
+        return {"agent": name}
+
     @app.get("/agent/tickets/{ticket_id}")
     def agent_ticket(ticket_id: str, request: Request) -> dict:
         """One ticket with its conversation, details and candidates."""

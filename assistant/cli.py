@@ -1,4 +1,5 @@
-"""Command line: `assistant ask|search|build-index|serve`. Translates arguments and errors."""
+"""The assistant's command line: every command below, one line each (`assistant COMMAND
+--help` for its options). Translates arguments and errors; the service does the work."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(func=build_command)
 
     lint = sub.add_parser("lint", help="report KB content problems (duplicates, misrouted "
-                          "questions, short questions, placeholders, links)")
+                          "questions, short questions, placeholders, links, Chinese typography)")
     lint.add_argument("kb", nargs="?", type=Path, help="knowledge base folder (default: kb/)")
     lint.add_argument("--format", choices=["markdown", "json"], default="markdown")
     lint.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
@@ -76,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--out", type=Path, help="model folder (default: assistant/data/)")
     st.set_defaults(func=_safety_train)
 
-    tune = sub.add_parser("tune", help="pick thresholds on the dev set, write eval/thresholds.json")
+    tune = sub.add_parser("tune", help="pick weights and thresholds on the dev halves, write "
+                          "eval/thresholds.json")
     tune.add_argument("--set", nargs="+", default=["dev", "blind/dev"],
                       help="set names or JSONL paths, pooled (default: dev blind/dev, the two "
                       "tuning halves; test halves never choose anything)")

@@ -706,7 +706,7 @@ def _assistant_turn(turn: dict, lang: Lang, title: Callable[[str], str]) -> str:
     if action == "decline":
         return "超出服务范围，已说明" if zh else "Declined: out of scope"
     if action == "handoff":
-        return "转人工" if zh else "Handed over to a person"
+        return "已转交人工客服" if zh else "Handed over to a person"
     return ""
 
 

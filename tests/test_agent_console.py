@@ -68,3 +68,29 @@ def test_console_text_is_never_rendered_as_html(server, page):
     page.get_by_role("button", name="Sign in").click()
     page.locator("#tickets tr", has_text="onerror").wait_for()
     assert page.locator("#tickets img").count() == 0
+
+
+def test_the_console_names_the_agent_and_fits_a_phone(server, browser):
+    from tests.browser_support import PHONE
+
+    session = f"phone-{time.time_ns()}"
+    httpx.post(server + "/answer", json={"query": "I withdrew 300 USDT from OKX over TRC20 and "
+                                         "it never arrived", "session_id": session})
+    asked = httpx.post(server + "/answer", json={"query": "talk to a person",
+                                                 "session_id": session}).json()
+    ticket = asked["ticket"] or httpx.post(server + "/answer", json={
+        "query": "skip", "session_id": session}).json()["ticket"]
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(server + "/agent")
+    page.get_by_label("Agent token").fill(AGENT_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#who", has_text=f"Signed in as {AGENT_NAME}").wait_for()
+    row = page.locator(f'#tickets tr[data-id="{ticket["id"]}"]')
+    row.wait_for()
+    # The list shows the user's problem, not their request for a person.
+    assert "never arrived" in row.inner_text()
+    row.click()
+    page.locator("#messages li", has_text="Answered with").first.wait_for()
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+    page.close()

@@ -103,3 +103,18 @@ def test_tune_refuses_a_test_half(env, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["tune", "--set", "dev", "blind/test"])
     assert "blind-test" in str(exc.value) and "never chooses" in str(exc.value)
+
+
+def test_help_lists_every_command_with_a_line(capsys):
+    import argparse
+
+    from assistant.cli import _parser as build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in commands._choices_actions}
+    assert set(helps) == set(commands.choices) and all(h and len(h) > 10 for h in helps.values())
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in commands.choices)

@@ -242,7 +242,7 @@ def test_the_conversations_language_wins_over_the_pages(page, live_server):
     reply.get_by_role("button", name="转人工客服").click()
     handoff = bot_messages(page).nth(2)
     expect(handoff).to_contain_text("正在为您转接人工客服")
-    expect(handoff.locator(".ticket-id")).to_have_text(re.compile(r"^\S{8,}$"))
+    expect(page.locator("form.details")).to_contain_text("App 版本号")
     assert bodies[-1] == "转人工"
 
 
@@ -324,6 +324,12 @@ def test_not_helpful_offers_a_person(page, live_server):
     expect(answer.get_by_role("button", name="Yes")).to_be_disabled()
     answer.get_by_role("button", name="Talk to a person").click()
     expect(page.locator(".msg.user").last).to_have_text(re.compile("I want to talk to a human"))
+    # The hand-over is about the answered problem: it asks what that topic needs.
+    details = page.locator("form.details")
+    expect(details).to_contain_text("app version")
+    expect(details).not_to_contain_text("a short description of the problem")
+    details.get_by_role("textbox").fill("iPhone 15, app 2.3.1")
+    details.get_by_role("button", name="Send details").click()
     expect(bot_messages(page).last.locator(".ticket-id")).to_be_visible()
 
 

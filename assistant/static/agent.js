@@ -86,12 +86,12 @@
 
   async function signIn(value) {
     token = value;
-    await api("/agent/tickets?limit=1");
+    const me = await api("/agent/me");
     sessionStorage.setItem("agentToken", token);
     $("login").hidden = true;
     $("console").hidden = false;
     $("who").hidden = false;
-    $("who").textContent = "Signed in";
+    $("who").textContent = `Signed in as ${me.agent}`;
     await loadList();
     setInterval(() => loadList().catch(show), 5000);
   }
