@@ -63,8 +63,9 @@ def shoot_chat(browser, url: str, out: Path) -> list[Path]:
     _send(page, "I forgot my wallet password", "Your message")
     expect(page.locator(".msg.bot").nth(1).get_by_role("button", name="Yes")).to_be_visible()
     _send(page, "money missing", "Your message")
-    expect(page.get_by_role("group", name="Choose one:")).to_be_visible()
+    expect(page.locator(".choices").last).to_be_visible()
     _send(page, "I want to talk to a human", "Your message")
+    page.locator("form.details").get_by_role("button", name="Skip").click()
     expect(page.locator(".ticket-id").last).to_be_visible()
     page.wait_for_timeout(600)
     written.append(out / "chat-desktop.png")
@@ -79,6 +80,45 @@ def shoot_chat(browser, url: str, out: Path) -> list[Path]:
     expect(phone.get_by_role("button", name="转人工客服")).to_be_visible()
     phone.wait_for_timeout(600)
     written.append(out / "chat-phone-zh.png")
+    phone.screenshot(path=written[-1])
+    phone.close()
+    return written
+
+
+def shoot_chinese_conversation(browser, url: str, out: Path, token: str) -> list[Path]:
+    """On a phone, in Chinese: a choice between articles, the hand-over with its details,
+    then the agent's reply arriving in the chat."""
+    import httpx
+
+    written = []
+    phone = browser.new_page(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    phone.goto(url + "/chat?lang=zh&poll_ms=500")
+    _send(phone, "手续费太贵", "您的消息")
+    choices = phone.locator(".choices button")
+    expect(choices.first).to_be_visible()
+    phone.wait_for_timeout(400)
+    written.append(out / "chat-phone-zh-clarify.png")
+    phone.screenshot(path=written[-1])
+    choices.nth(1).click()
+    phone.locator(".msg.bot").last.get_by_role("button", name="没帮助").click()
+    phone.get_by_role("button", name="转人工客服").click()
+    details = phone.locator("form.details")
+    details.get_by_role("textbox").fill("以太坊，转 100 USDT 手续费要 8 美元，昨天晚上十点")
+    details.get_by_role("button", name="发送信息").click()
+    ticket = phone.locator(".ticket-id").last
+    expect(ticket).to_be_visible()
+    phone.wait_for_timeout(400)
+    written.append(out / "chat-phone-zh-handoff.png")
+    phone.screenshot(path=written[-1])
+    auth = {"Authorization": f"Bearer {token}"}
+    tid = ticket.inner_text()
+    httpx.post(f"{url}/agent/tickets/{tid}/claim", headers=auth).raise_for_status()
+    httpx.post(f"{url}/agent/tickets/{tid}/reply", headers=auth, json={
+        "text": "您好，我是客服小林。请把这笔转账的交易哈希发给我，我帮您在区块浏览器上查一下。"}
+    ).raise_for_status()
+    expect(phone.locator(".msg.agent").last).to_contain_text("交易哈希")
+    phone.wait_for_timeout(400)
+    written.append(out / "chat-phone-zh-agent.png")
     phone.screenshot(path=written[-1])
     phone.close()
     return written
@@ -100,7 +140,7 @@ def shoot_console(browser, url: str, out: Path, token: str) -> list[Path]:
     row = page.locator("#tickets tr", has_text="提币没到账")
     row.click()
     page.get_by_role("button", name="Claim", exact=True).click()
-    page.get_by_label("Reply to the user").fill("您好,已收到交易哈希,正在为您查询。")
+    page.get_by_label("Reply to the user").fill("您好，已收到交易哈希，正在为您查询。")
     page.get_by_role("button", name="Send reply").click()
     expect(page.locator("#messages li.agent")).to_be_visible()
     page.wait_for_timeout(400)
@@ -126,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             written = shoot_help_centre(browser, args.url, args.out)
             written += shoot_chat(browser, args.url, args.out)
+            written += shoot_chinese_conversation(browser, args.url, args.out, args.agent_token)
             written += shoot_console(browser, args.url, args.out, args.agent_token)
         finally:
             browser.close()
