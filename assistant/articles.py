@@ -8,6 +8,8 @@ allow-list of tags, attributes and URL schemes.
 
 from __future__ import annotations
 
+import re
+
 from functools import lru_cache
 
 import nh3
@@ -40,9 +42,21 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
-def to_html(markdown: str) -> str:
-    """Safe HTML for a Markdown text: no raw HTML, no scripts, links http(s)/mailto only."""
-    rendered = _markdown().render(markdown)
+#: Links from one article to another, as editors write them: `article:<id>`, `#<id>`, `<id>.md`.
+_ARTICLE_TARGET = re.compile(
+    r"\]\((?:article:|#|(?:\.\./(?:en|zh)/|\./)?(?=[a-z0-9][a-z0-9_-]*\.md\)))"
+    r"([a-z0-9][a-z0-9_-]*)(?:\.md)?\)")
+
+
+def link_articles(markdown: str, lang: str) -> str:
+    """Links to other articles as help-centre addresses, in the reader's language."""
+    return _ARTICLE_TARGET.sub(lambda m: f"](/?article={m.group(1)}&lang={lang})", markdown)
+
+
+def to_html(markdown: str, lang: str = "en") -> str:
+    """Safe HTML for a Markdown text: no raw HTML, no scripts, links http(s)/mailto only
+    (links to other articles become help-centre addresses first)."""
+    rendered = _markdown().render(link_articles(markdown, lang))
     return nh3.clean(rendered, tags=set(ALLOWED_TAGS), attributes=ALLOWED_ATTRIBUTES,
                      url_schemes=set(URL_SCHEMES), link_rel=LINK_REL)
 

@@ -418,7 +418,7 @@ class Assistant:
         langs = tuple(sorted({a.lang for a in kb.articles if a.id == article_id}))
         return ArticleView(article.id, article.title, article.category,
                            category_label(article.category, lang), article.lang,
-                           article.lang != lang, to_html(body), langs)
+                           article.lang != lang, to_html(body, lang), langs)
 
     def categories(self, lang: Lang) -> list[dict]:
         """The KB's categories in its order, each with its articles' titles in `lang`."""

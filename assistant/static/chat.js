@@ -64,6 +64,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function safeHref(href) {
+  const article = /^(?:article:|#)([a-z0-9][a-z0-9_-]*)$/.exec(href);
+  if (article) return `/?${new URLSearchParams({ article: article[1], lang: state.lang })}`;
   try {
     const url = new URL(href, window.location.href);
     return ["http:", "https:", "mailto:"].includes(url.protocol) ? url.href : null;
