@@ -51,7 +51,7 @@ _TOKENS = re.compile(f"[{HAN_CHARS}]+|[a-z0-9]+")
 _HAN_RUN = re.compile(f"[{HAN_CHARS}]+")
 _HAN_CHAR = re.compile(f"[{HAN_CHARS}]")
 _LATIN_WORDS = re.compile(r"[a-z0-9]+")
-_MARKDOWN = re.compile(r"\*\*|__|[#`>]|!?\[([^\]]*)\]\([^)]*\)")
+_MARKDOWN = re.compile(r"(?m)\*\*|__|[#`]|^\s*>\s?|!?\[([^\]]*)\]\([^)]*\)")
 _TRAILING_WORD = re.compile(r"[A-Za-z0-9]+$")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[-*+]|\d+\.)\s+")
 

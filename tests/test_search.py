@@ -399,3 +399,10 @@ def test_starter_kb_category_filter(starter):
     results = starter.search("password", k=5, category="security")
     assert results and {r.category for r in results} == {"security"}
     assert "forgot-wallet-password" not in [r.id for r in results]
+
+
+def test_menu_paths_survive_in_snippet_text():
+    from assistant.search import plain_text
+
+    text = plain_text("1. Open **Me > Manage wallets** and tap [the wallet](article:x)\n> Note: quoted")
+    assert text == "Open Me > Manage wallets and tap the wallet Note: quoted"

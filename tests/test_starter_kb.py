@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -141,3 +142,48 @@ def test_another_makers_app_is_pointed_to_its_maker(starter):
     assert reply.action == "decline" or (
         reply.article is not None and reply.article.id == "hardware-wallets"
         and "device maker's support" in reply.answer), reply.to_dict()
+
+
+# Each decision kind in each language and script: the reply says each thing once, in the
+# user's script, set as Chinese is set.
+_KINDS = {
+    "answer": ("I forgot my wallet password", "钱包密码忘了怎么办", "錢包密碼忘了怎麼辦"),
+    "clarify": ("money missing", "手续费太贵", "手續費太貴"),
+    "decline": ("what's the weather tomorrow", "明天比特币会涨吗", "明天天氣怎麼樣"),
+    "human": ("I want to talk to a human", "转人工", "轉人工"),
+    "scam": ("someone from support on telegram asked for my recovery phrase",
+             "客服让我提供助记词来验证钱包", "客服要我提供助記詞來驗證錢包"),
+    "theft": ("my wallet was drained, all my usdt is gone", "我的币被盗了，钱包里的USDT全没了",
+              "我的幣被盜了，錢包裡的USDT全沒了"),
+}
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+_APOLOGY = re.compile(r"sorry|抱歉|遗憾|遺憾", re.IGNORECASE)
+_SCAM_CALL = re.compile(r"(looks like|almost certainly) a scam|很可能是(诈骗|詐騙)|几乎可以肯定是骗局|幾乎可以肯定是騙局")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,script", [(k, s) for k in _KINDS for s in range(3)],
+                         ids=lambda v: v if isinstance(v, str) else ("en", "hans", "hant")[v])
+def test_every_reply_says_each_thing_once_in_the_users_script(starter, kind, script):
+    from rapidfuzz import fuzz
+
+    from assistant.text import to_traditional
+    from assistant.typography import chinese_problems
+
+    query = _KINDS[kind][script]
+    reply = starter.answer(query, session_id=f"once-{kind}-{script}")
+    if kind == "clarify":
+        assert reply.action == "clarify", reply.to_dict()
+    text = reply.answer
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if len(s.strip()) >= 8]
+    repeated = [(a, b) for i, a in enumerate(sentences) for b in sentences[i + 1:]
+                if fuzz.ratio(a, b) >= 85]
+    assert repeated == []
+    assert len(_APOLOGY.findall(text)) <= 1, text
+    assert len(_SCAM_CALL.findall(text)) <= 1, text
+    for c in reply.candidates if reply.action == "clarify" else ():
+        assert text.count(reply.candidate_titles.get(c.id, c.id)) <= 1
+    if script:
+        assert chinese_problems(text) == [], text
+    if script == 2:
+        assert to_traditional(text) == text, text
