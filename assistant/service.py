@@ -705,9 +705,7 @@ def _assistant_turn(turn: dict, lang: Lang, title: Callable[[str], str]) -> str:
         return "请用户在几篇文章中选择" if zh else "Offered a choice of articles"
     if action == "decline":
         return "超出服务范围，已说明" if zh else "Declined: out of scope"
-    if action == "handoff":
-        return "已转交人工客服" if zh else "Handed over to a person"
-    return ""
+    return ""  # a hand-over is the ticket itself
 
 
 def _details(texts: list[str]) -> dict[str, str]:
