@@ -10,9 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-from assistant.config import Settings, load_settings
-from assistant.errors import AssistantError, ConfigError, KBValidationError
-from assistant.text import detect_lang
+from assistant.core.config import Settings, load_settings
+from assistant.core.errors import AssistantError, ConfigError, KBValidationError
+from assistant.understanding.text import detect_lang
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,9 +176,9 @@ def _search(args: argparse.Namespace) -> int:
 
 def _gaps(args: argparse.Namespace) -> int:
     """Print (and optionally write) the largest groups of unanswered messages."""
-    from assistant import insights
-    from assistant.embedding import make_embedder
-    from assistant.handoff import open_queue
+    from assistant.handoff import insights
+    from assistant.knowledge.embedding import make_embedder
+    from assistant.handoff.queue import open_queue
 
     settings = _settings(args)
     if args.days <= 0:
@@ -205,8 +205,8 @@ def _gaps(args: argparse.Namespace) -> int:
 
 def build_command(args: argparse.Namespace) -> int:
     """Validate and build; prints what changed. Exit 2 on KB errors (old index untouched)."""
-    from assistant.build import build_index, build_options, is_stale
-    from assistant.embedding import make_embedder
+    from assistant.tooling.build import build_index, build_options, is_stale
+    from assistant.knowledge.embedding import make_embedder
 
     settings = _settings(args)
     if args.if_stale:
@@ -234,7 +234,7 @@ def build_command(args: argparse.Namespace) -> int:
 
 def _checked_build(settings: Settings, embedder, force: bool, progress) -> int:
     """`build-index --check`: 0 published, 1 refused by the guard (2 for KB errors)."""
-    from assistant.guard import PUBLISHED, check_and_publish
+    from assistant.tooling.guard import PUBLISHED, check_and_publish
 
     result = check_and_publish(settings, embedder, force=force, progress=progress,
                                out=lambda line: print(line, flush=True))
@@ -260,8 +260,8 @@ def _print_build(result) -> None:
 
 def _lint(args: argparse.Namespace) -> int:
     """Exit 1 when the linter finds errors (or any finding with --strict)."""
-    from assistant.embedding import make_embedder
-    from assistant.lint import lint_kb
+    from assistant.knowledge.embedding import make_embedder
+    from assistant.tooling.lint import lint_kb
 
     settings = _settings(args)
     kb_dir = args.kb or settings.kb_dir
@@ -284,7 +284,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from assistant import evaluation as ev
+    from assistant.tooling import evaluation as ev
 
     settings = _settings(args)
     assistant, tmp = ev.isolated_assistant(settings)
@@ -310,8 +310,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _ablation(args: argparse.Namespace) -> int:
-    from assistant import ablation
-    from assistant import evaluation as ev
+    from assistant.tooling import ablation
+    from assistant.tooling import evaluation as ev
 
     settings = _settings(args)
     assistant, tmp = ev.isolated_assistant(settings)
@@ -333,7 +333,7 @@ def _ablation(args: argparse.Namespace) -> int:
 
 
 def _eval_safety(assistant, settings: Settings) -> None:
-    from assistant import safety_eval
+    from assistant.tooling import safety_eval
 
     print("evaluating safety (signals, replies, redaction)", file=sys.stderr)
     rep = safety_eval.report(assistant, settings.eval_dir / "safety", settings.kb_dir,
@@ -349,7 +349,7 @@ def _eval_safety(assistant, settings: Settings) -> None:
 
 
 def _safety_train(args: argparse.Namespace) -> int:
-    from assistant import safety_training
+    from assistant.tooling import safety_training
 
     settings = _settings(args)
     folder = settings.eval_dir / "safety"
@@ -373,7 +373,7 @@ def _print_summary(name: str, rep: dict) -> None:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from assistant import evaluation as ev
+    from assistant.tooling import evaluation as ev
 
     settings = _settings(args)
     target = settings.max_wrong_answer_rate if args.max_wrong_rate is None else args.max_wrong_rate
@@ -422,8 +422,8 @@ def _tune(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     import tempfile
 
-    from assistant import benchmark as bm
-    from assistant.embedding import make_embedder
+    from assistant.tooling import benchmark as bm
+    from assistant.knowledge.embedding import make_embedder
 
     settings = _settings(args)
     embedder = make_embedder(settings)
@@ -446,7 +446,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from assistant import bench
+    from assistant.tooling import bench
 
     settings = _settings(args)
     plan = bench.Plan.quick() if args.quick else bench.Plan()
@@ -477,9 +477,9 @@ def _serve(args: argparse.Namespace) -> int:
     # pool threads spin on a small machine and slow every request; workers give parallelism.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(settings.embed_threads))
-    uvicorn.run("assistant.api:create_app", factory=True, host=args.host or settings.host,
+    uvicorn.run("assistant.web.api:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, workers=args.workers or settings.workers,
-                log_level=settings.log_level.lower(), http="assistant.api:NoDelayHttpProtocol",
+                log_level=settings.log_level.lower(), http="assistant.web.api:NoDelayHttpProtocol",
                 access_log=False)  # the app logs each request itself, without query text
     return 0
 
@@ -488,8 +488,8 @@ def _preflight(settings: Settings) -> None:
     """Refuse to start, with one line naming the setting, before any worker is spawned."""
     import os
 
-    from assistant import index as ix
-    from assistant.errors import IndexLoadError
+    from assistant.knowledge import index as ix
+    from assistant.core.errors import IndexLoadError
 
     try:
         manifest = ix.read_manifest(settings.index_dir)

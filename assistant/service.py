@@ -17,23 +17,23 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from assistant import entities as ent
-from assistant import templates
-from assistant.articles import category_label, to_html
-from assistant.answerer import (REASON_EXPOSED, REASON_HUMAN, REASON_SCAM, REASON_THEFT,
+from assistant.understanding import entities as ent
+from assistant.deciding import templates
+from assistant.knowledge.articles import category_label, to_html
+from assistant.deciding.answerer import (REASON_EXPOSED, REASON_HUMAN, REASON_SCAM, REASON_THEFT,
                                 Decision, Signals, Thresholds, decide, without_human_request)
-from assistant.config import Settings
-from assistant.embedding import Embedder, make_embedder
-from assistant.errors import QueueError
-from assistant.handoff import HandoffQueue, NewTicket, Pace, open_queue
-from assistant.index import LoadedIndex, load_index, set_threads
-from assistant.intent import ARTICLES_FILE, ServingIntent, load_serving
-from assistant.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
-from assistant.redaction import Redaction, SessionWindow
-from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
-from assistant.search import Marked, ResultCache, SearchIndex
-from assistant.text import analyze, detect_lang, is_traditional, normalize, to_traditional
-from assistant.types import LANGS, OUT_OF_SCOPE, Hit, Intent, Lang, Reply, Ticket
+from assistant.core.config import Settings
+from assistant.knowledge.embedding import Embedder, make_embedder
+from assistant.core.errors import QueueError
+from assistant.handoff.queue import HandoffQueue, NewTicket, Pace, open_queue
+from assistant.knowledge.index import LoadedIndex, load_index, set_threads
+from assistant.understanding.intent import ARTICLES_FILE, ServingIntent, load_serving
+from assistant.understanding.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
+from assistant.understanding.redaction import Redaction, SessionWindow
+from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
+from assistant.understanding.search import Marked, ResultCache, SearchIndex
+from assistant.understanding.text import analyze, detect_lang, is_traditional, normalize, to_traditional
+from assistant.core.types import LANGS, OUT_OF_SCOPE, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
 

@@ -118,7 +118,7 @@ def summarize(latencies: list[float], wall: float, errors: list[str]) -> dict:
 
 def machine() -> str:
     """The machine the numbers come from: CPU model, cores, load when the run started."""
-    from assistant.bench import machine as describe
+    from assistant.tooling.bench import machine as describe
 
     m = describe()
     load = ", ".join(f"{x:.2f}" for x in m["load_average"])

@@ -11,9 +11,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from assistant.build import build_index  # noqa: E402
-from assistant.config import ROOT, Settings  # noqa: E402
-from assistant.embedding import SentenceTransformerEmbedder, make_embedder  # noqa: E402
+from assistant.tooling.build import build_index  # noqa: E402
+from assistant.core.config import ROOT, Settings  # noqa: E402
+from assistant.knowledge.embedding import SentenceTransformerEmbedder, make_embedder  # noqa: E402
 
 TINY = {
     "forgot-password": ("account", False,
@@ -202,7 +202,7 @@ def queue_dsn(request, tmp_path) -> str:
 @pytest.fixture
 def make_queue(queue_dsn):
     """Opens queue instances on one backend (each with its own connections); closes them."""
-    from assistant.handoff import open_queue
+    from assistant.handoff.queue import open_queue
 
     opened = []
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from assistant import ablation
-from assistant import evaluation as ev
-from assistant.retrieval import EVIDENCE, Weights
+from assistant.tooling import ablation
+from assistant.tooling import evaluation as ev
+from assistant.understanding.retrieval import EVIDENCE, Weights
 from assistant.service import Trace
-from assistant.types import Hit, Intent
+from assistant.core.types import Hit, Intent
 
 IN = Intent("transaction", 0.8, 0.05, {"transaction": 0.8})
 W = Weights(dense=0.5, lexical=0.5, fuzzy=0.0, intent=0.0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answerer import Signals, Thresholds, decide, wants_human
-from assistant.types import OUT_OF_SCOPE, Hit, Intent
+from assistant.deciding.answerer import Signals, Thresholds, decide, wants_human
+from assistant.core.types import OUT_OF_SCOPE, Hit, Intent
 
 TH = Thresholds(answer=0.5, clarify=0.35, margin=0.05, decline=0.5)
 IN_SCOPE = Intent("transaction", 0.8, out_of_scope=0.05)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
+from assistant.web.api import create_app
 from assistant.service import Assistant
 
 pytestmark = pytest.mark.slow
@@ -151,7 +151,7 @@ def test_unexpected_errors_are_500_with_request_id_only(tiny_settings, embedder,
 
 
 def test_server_refuses_to_start_with_another_model(tiny_settings):
-    from assistant.errors import IndexMismatchError
+    from assistant.core.errors import IndexMismatchError
 
     other = tiny_settings.model_copy(update={"model": "some-other-model"})
     with pytest.raises(IndexMismatchError, match="build_index.py"):

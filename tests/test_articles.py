@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.articles import link_articles, to_html
+from assistant.knowledge.articles import link_articles, to_html
 
 
 @pytest.mark.parametrize("target", ["article:import-wallet", "#import-wallet", "import-wallet.md",

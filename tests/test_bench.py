@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import bench
-from assistant.kb import content_hash, load_kb
+from assistant.tooling import bench
+from assistant.knowledge.kb import content_hash, load_kb
 
 
 def test_synthetic_kb_is_valid_and_sized(tmp_path):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from assistant import benchmark as bm
-from assistant.config import Settings
+from assistant.tooling import benchmark as bm
+from assistant.core.config import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -80,8 +80,8 @@ def test_subsample_keeps_n_per_label_and_all_oos():
 
 def test_labels_with_one_or_two_examples_are_accepted(tmp_path, embedder):
     """Real datasets have rare labels: they build, and the tuning split keeps one of each."""
-    from assistant.benchmark import Example, _holdout, write_kb
-    from assistant.kb import load_kb
+    from assistant.tooling.benchmark import Example, _holdout, write_kb
+    from assistant.knowledge.kb import load_kb
 
     train = [Example("how do i freeze my card", "freeze_card"),
              Example("stop my card please", "freeze_card"),
@@ -97,11 +97,11 @@ def test_labels_with_one_or_two_examples_are_accepted(tmp_path, embedder):
 def test_without_out_of_scope_rows_thresholds_come_from_the_in_scope_scores():
     """A dataset with no out-of-scope rows still declines: thresholds sit at the low end of
     the in-scope rows' scores instead of never declining."""
-    from assistant.answerer import Thresholds
-    from assistant.benchmark import INSCOPE_REJECT, choose_thresholds
-    from assistant.evaluation import EvalRow, Observation
+    from assistant.deciding.answerer import Thresholds
+    from assistant.tooling.benchmark import INSCOPE_REJECT, choose_thresholds
+    from assistant.tooling.evaluation import EvalRow, Observation
     from assistant.service import Trace
-    from assistant.types import Hit, Intent
+    from assistant.core.types import Hit, Intent
 
     obs = []
     for i in range(100):

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from assistant import index as ix
-from assistant.build import build_index, is_stale
-from assistant.errors import IndexMismatchError, IndexMissingError, KBValidationError
-from assistant.index import load_index, read_manifest
+from assistant.knowledge import index as ix
+from assistant.tooling.build import build_index, is_stale
+from assistant.core.errors import IndexMismatchError, IndexMissingError, KBValidationError
+from assistant.knowledge.index import load_index, read_manifest
 from tests.conftest import article_text, write_kb
 
 MODEL = "all-MiniLM-L6-v2"
@@ -45,7 +45,7 @@ def test_build_writes_manifest_and_loads(tmp_path, embedder):
 
 
 def test_a_kb_without_out_of_scope_examples_learns_the_general_ones(tmp_path, embedder):
-    from assistant.kb import general_out_of_scope
+    from assistant.knowledge.kb import general_out_of_scope
 
     kb = write_kb(tmp_path / "kb", oos=None)
     build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
@@ -137,7 +137,7 @@ def test_staleness(tmp_path, embedder):
 def test_an_index_from_another_text_analysis_is_stale(tmp_path, embedder, monkeypatch):
     kb = write_kb(tmp_path / "kb")
     build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
-    monkeypatch.setattr("assistant.build.ANALYZER_VERSION", "next")
+    monkeypatch.setattr("assistant.tooling.build.ANALYZER_VERSION", "next")
     assert is_stale(kb, tmp_path / "index", MODEL) == "text analysis changed"
 
 
@@ -186,7 +186,7 @@ def test_manifest_records_backend_and_a_backend_change_is_stale(tmp_path, embedd
 @pytest.mark.slow
 def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_max(
         tmp_path, embedder):
-    from assistant.intent import ARTICLES_FILE, IntentClassifier
+    from assistant.understanding.intent import ARTICLES_FILE, IntentClassifier
 
     kb = write_kb(tmp_path / "kb")
     build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
@@ -207,8 +207,8 @@ def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_ma
 def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
     import pickle
 
-    from assistant.build import TOKENS_FILE, _load_tokens, _key
-    from assistant.text import analyze
+    from assistant.tooling.build import TOKENS_FILE, _load_tokens, _key
+    from assistant.understanding.text import analyze
 
     kb = write_kb(tmp_path / "kb")
     result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)

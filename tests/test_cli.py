@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from assistant.cli import main
-from assistant.config import ROOT
-from assistant.index import read_manifest
+from assistant.core.config import ROOT
+from assistant.knowledge.index import read_manifest
 from tests.conftest import article_text, write_kb
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ def test_build_if_stale_skips_up_to_date_index(env, capsys):
 
 def test_editor_script_rejects_broken_kb_and_keeps_old_index(tmp_path, embedder):
     kb = write_kb(tmp_path / "kb")
-    from assistant.build import build_index
+    from assistant.tooling.build import build_index
 
     build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
     before = read_manifest(tmp_path / "index")

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from assistant.config import load_settings
-from assistant.errors import ConfigError
+from assistant.core.config import load_settings
+from assistant.core.errors import ConfigError
 
 
 def test_environment_prefix(monkeypatch, tmp_path):
@@ -105,8 +105,8 @@ def test_broken_thresholds_file_is_a_clear_error(tmp_path):
 
 
 def test_bad_secret_settings_are_named_but_never_printed(monkeypatch):
-    from assistant.config import load_settings
-    from assistant.errors import ConfigError
+    from assistant.core.config import load_settings
+    from assistant.core.errors import ConfigError
 
     monkeypatch.setenv("ASSISTANT_AGENT_TOKENS", '{"alice": "short-secret"}')
     with pytest.raises(ConfigError) as err:

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from assistant.api import create_app
+from assistant.web.api import create_app
 from assistant.cli import _parser
-from assistant.config import ENV_PREFIX, ROOT, Settings
+from assistant.core.config import ENV_PREFIX, ROOT, Settings
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

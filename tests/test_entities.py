@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.entities import extract
+from assistant.understanding.entities import extract
 
 TX = "0x" + "3f" * 32
 

@@ -7,13 +7,13 @@ import json
 import pytest
 from rapidfuzz import fuzz
 
-from assistant import evaluation as ev
-from assistant.answerer import Thresholds
-from assistant.config import ROOT, load_settings
-from assistant.kb import load_kb
-from assistant.retrieval import Weights
+from assistant.tooling import evaluation as ev
+from assistant.deciding.answerer import Thresholds
+from assistant.core.config import ROOT, load_settings
+from assistant.knowledge.kb import load_kb
+from assistant.understanding.retrieval import Weights
 from assistant.service import Trace
-from assistant.types import OUT_OF_SCOPE, Hit, Intent
+from assistant.core.types import OUT_OF_SCOPE, Hit, Intent
 
 TH = Thresholds(answer=0.5, clarify=0.3, margin=0.05, decline=0.5)
 IN = Intent("transaction", 0.8, 0.05, {"transaction": 0.8})

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from assistant import index as ix
-from assistant.build import build_index
-from assistant.config import ROOT, Settings
-from assistant.guard import PUBLISHED, REFUSED, check_and_publish
+from assistant.knowledge import index as ix
+from assistant.tooling.build import build_index
+from assistant.core.config import ROOT, Settings
+from assistant.tooling.guard import PUBLISHED, REFUSED, check_and_publish
 from tests.conftest import TINY, write_kb
 
 pytestmark = pytest.mark.slow

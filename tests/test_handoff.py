@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import QueueError, TicketConflict, TicketNotFound
-from assistant.handoff import NewTicket, Pace, SqliteHandoffQueue, open_queue
+from assistant.core.errors import QueueError, TicketConflict, TicketNotFound
+from assistant.handoff.queue import NewTicket, Pace, SqliteHandoffQueue, open_queue
 
 
 def _new(text: str = "help", lang: str = "en", **kw) -> NewTicket:

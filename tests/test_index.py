@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from assistant import index as ix
-from assistant.build import build_index
+from assistant.knowledge import index as ix
+from assistant.tooling.build import build_index
 from tests.conftest import write_kb
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def test_a_candidate_never_replaces_the_serving_folder(tmp_path, embedder, monke
     kb = write_kb(tmp_path / "kb")
     index = tmp_path / "index"
     serving = build_index(kb, index, embedder, model_name=MODEL)
-    from assistant import build
+    from assistant.tooling import build
 
     same_second = build.datetime.strptime(serving.manifest.version[:15], "%Y%m%dT%H%M%S")
 

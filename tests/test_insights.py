@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import insights
-from assistant.api import create_app
+from assistant.handoff import insights
+from assistant.web.api import create_app
 from assistant.cli import main
-from assistant.config import Settings
-from assistant.handoff import NewTicket, SqliteHandoffQueue
+from assistant.core.config import Settings
+from assistant.handoff.queue import NewTicket, SqliteHandoffQueue
 from assistant.service import Assistant
 
 NFT = ["how do I see my NFTs in the wallet", "my NFT collection is not showing",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.intent import IntentClassifier
-from assistant.types import OUT_OF_SCOPE
+from assistant.understanding.intent import IntentClassifier
+from assistant.core.types import OUT_OF_SCOPE
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +52,8 @@ def test_needs_two_categories(embedder):
 
 
 def _tiny_training(tiny_index):
-    from assistant.build import _entries
-    from assistant.kb import load_kb
+    from assistant.tooling.build import _entries
+    from assistant.knowledge.kb import load_kb
 
     kb = load_kb(tiny_index[0])
     entries = _entries(kb.articles)
@@ -64,8 +64,8 @@ def _tiny_training(tiny_index):
 
 
 def test_serving_form_predicts_like_sklearn(tiny_index, embedder, tmp_path):
-    from assistant.intent import load_serving
-    from assistant.text import analyze
+    from assistant.understanding.intent import load_serving
+    from assistant.understanding.text import analyze
 
     texts, labels = _tiny_training(tiny_index)
     clf = IntentClassifier().fit(texts, labels, embedder.encode(texts))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import KBValidationError
-from assistant.kb import content_hash, load_kb
+from assistant.core.errors import KBValidationError
+from assistant.knowledge.kb import content_hash, load_kb
 from tests.conftest import TINY, article_text, write_kb
 
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from assistant.cli import main
-from assistant.config import Settings
-from assistant.lint import check_links, check_short_questions, lint_kb, meaningful_words
-from assistant.types import Article
+from assistant.core.config import Settings
+from assistant.tooling.lint import check_links, check_short_questions, lint_kb, meaningful_words
+from assistant.core.types import Article
 from tests.conftest import TINY, write_kb
 
 pytestmark = pytest.mark.slow
@@ -169,7 +169,7 @@ def test_cli_exit_status(tmp_path, monkeypatch, capsys):
 
 
 def test_an_index_of_another_kb_version_is_noted(tmp_path, embedder):
-    from assistant.build import build_index
+    from assistant.tooling.build import build_index
 
     kb = write_kb(tmp_path / "kb")
     build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
@@ -181,7 +181,7 @@ def test_an_index_of_another_kb_version_is_noted(tmp_path, embedder):
 
 
 def test_typography_and_badly_placed_placeholders_are_flagged():
-    from assistant.lint import check_typography
+    from assistant.tooling.lint import check_typography
 
     zh = Article(id="a", lang="zh", title="标题", category="how_to", questions=("问题一",),
                  body="选择网络（{chain}）,然后转账。", path="kb/zh/a.md")

@@ -10,9 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from assistant.config import ROOT, Settings
-from assistant.kb import load_kb
-from assistant.onnx_embedding import OnnxEmbedder, export_folder
+from assistant.core.config import ROOT, Settings
+from assistant.knowledge.kb import load_kb
+from assistant.knowledge.onnx_embedding import OnnxEmbedder, export_folder
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +58,8 @@ def test_serving_process_never_imports_torch_or_sklearn(tiny_settings, embedder,
     code = textwrap.dedent(f"""
         import json, sys
         from fastapi.testclient import TestClient
-        from assistant.api import create_app
-        from assistant.config import Settings
+        from assistant.web.api import create_app
+        from assistant.core.config import Settings
         s = Settings(kb_dir={str(s.kb_dir)!r}, index_dir={str(s.index_dir)!r},
                      data_dir={str(tmp_path / 'data')!r},
                      thresholds_file={str(s.thresholds_file)!r}, embed_backend="onnx",

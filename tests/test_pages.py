@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 
-from assistant.build import build_index
+from assistant.tooling.build import build_index
 from tests.browser_support import AGENT_NAME, AGENT_TOKEN, DESKTOP, PHONE, LiveServer, server_env
 from tests.conftest import write_kb
 

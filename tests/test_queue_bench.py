@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant import queue_bench
+from assistant.tooling import queue_bench
 
 pytestmark = pytest.mark.slow
 

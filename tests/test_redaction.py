@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.redaction import KEY_MARK, PHRASE_MARK, SessionWindow, redact
+from assistant.understanding.redaction import KEY_MARK, PHRASE_MARK, SessionWindow, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,7 @@ def test_bare_hex_without_transaction_words_is_treated_as_a_key():
 def test_every_generated_secret_leaves_nothing_behind():
     """Every shape the red-team generator types (typos, partial runs, separators, numbering,
     glued Chinese, keys, phrases split over messages), three seeds: nothing left."""
-    from assistant.redaction_check import recall_report
+    from assistant.tooling.redaction_check import recall_report
 
     rep = recall_report(range(3))
     assert rep["shapes"] >= 90 and rep["cases"] >= 800
@@ -117,7 +117,7 @@ def test_every_generated_secret_leaves_nothing_behind():
 def test_no_ordinary_sentence_is_redacted():
     """KB sentences (Chinese also in traditional characters), every eval row and generated
     sentences about phrases and keys with numbers, hashes and addresses."""
-    from assistant.redaction_check import false_positive_report, ordinary_corpus
+    from assistant.tooling.redaction_check import false_positive_report, ordinary_corpus
 
     corpus = ordinary_corpus(ROOT / "kb", ROOT / "eval")
     rep = false_positive_report(corpus)

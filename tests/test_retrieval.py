@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.index import Entry, VectorIndex
-from assistant.retrieval import HybridRetriever, QueryFeatures, Weights
-from assistant.types import Intent
+from assistant.knowledge.index import Entry, VectorIndex
+from assistant.understanding.retrieval import HybridRetriever, QueryFeatures, Weights
+from assistant.core.types import Intent
 
 
 def _unit(*xs: float) -> np.ndarray:
@@ -93,9 +93,9 @@ def test_real_model_on_tiny_kb(tiny_assistant, query, expected):
 @pytest.mark.slow
 def test_saved_lexical_index_scores_like_one_built_in_process(tiny_settings, embedder):
     """Servers read the build's lexical index; it must rank exactly as building it would."""
-    from assistant.index import load_index
-    from assistant.kb import load_kb
-    from assistant.retrieval import LexicalIndex, body_text
+    from assistant.knowledge.index import load_index
+    from assistant.knowledge.kb import load_kb
+    from assistant.understanding.retrieval import LexicalIndex, body_text
 
     loaded = load_index(tiny_settings.index_dir)
     saved = LexicalIndex.load(loaded.path)

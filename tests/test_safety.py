@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.safety import CHECK, SIGNALS, THEFT, SafetyModel, features, shipped_model
-from assistant.safety_training import Row, train
+from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, features, shipped_model
+from assistant.tooling.safety_training import Row, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def test_the_reply_the_check_asks_for_is_a_theft_report(text):
 
 @pytest.fixture(scope="module")
 def assistant(starter_index, embedder, tmp_path_factory):
-    from assistant.config import Settings
+    from assistant.core.config import Settings
     from assistant.service import Assistant
 
     data = tmp_path_factory.mktemp("safety-data")

@@ -8,12 +8,12 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
-from assistant.build import build_index
-from assistant.config import Settings
-from assistant.search import Marked, ResultCache, SearchIndex, plain_text
+from assistant.web.api import create_app
+from assistant.tooling.build import build_index
+from assistant.core.config import Settings
+from assistant.understanding.search import Marked, ResultCache, SearchIndex, plain_text
 from assistant.service import Assistant
-from assistant.types import Article
+from assistant.core.types import Article
 from tests.conftest import write_kb
 
 # A small KB of its own: withdrawals, passwords, an English-only article and one an editor
@@ -364,7 +364,7 @@ def test_static_files_do_not_use_up_the_rate_limit(search_settings, embedder):
 
 @pytest.fixture(scope="module")
 def starter(starter_index, embedder, tmp_path_factory):
-    from assistant.config import load_settings
+    from assistant.core.config import load_settings
 
     s = load_settings(index_dir=starter_index, data_dir=tmp_path_factory.mktemp("starter-data"))
     a = Assistant(s, embedder=embedder).warm_up()
@@ -402,7 +402,7 @@ def test_starter_kb_category_filter(starter):
 
 
 def test_menu_paths_survive_in_snippet_text():
-    from assistant.search import plain_text
+    from assistant.understanding.search import plain_text
 
     text = plain_text("1. Open **Me > Manage wallets** and tap [the wallet](article:x)\n> Note: quoted")
     assert text == "Open Me > Manage wallets and tap the wallet Note: quoted"

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.redaction_check import BEST_EFFORT_SHAPES
-from assistant.secret_cases import leaks, secret_cases
+from assistant.tooling.redaction_check import BEST_EFFORT_SHAPES
+from assistant.tooling.secret_cases import leaks, secret_cases
 from tests.browser_support import AGENT_TOKEN, LiveServer, server_env
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from assistant.build import build_index
+from assistant.tooling.build import build_index
 from tests.conftest import write_kb
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.config import Settings
+from assistant.core.config import Settings
 from assistant.service import Assistant
 
 TX = "0x" + "ab" * 32

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from assistant.config import ROOT, load_settings
-from assistant.kb import load_kb
-from assistant.types import CATEGORIES
+from assistant.core.config import ROOT, load_settings
+from assistant.knowledge.kb import load_kb
+from assistant.core.types import CATEGORIES
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_traditional_chinese_is_answered_in_traditional(starter):
 @pytest.mark.parametrize("query", ["提U到TP一直没到", "TP钱包收不到USDT"])
 def test_the_wallet_name_is_never_a_token(starter, query):
     reply = starter.answer(query)
-    from assistant.entities import extract
+    from assistant.understanding.entities import extract
 
     assert extract(query).token != "TP"
     assert "代币 TP" not in reply.answer and "TP 代币" not in reply.answer
@@ -167,8 +167,8 @@ _SCAM_CALL = re.compile(r"(looks like|almost certainly) a scam|很可能是(诈�
 def test_every_reply_says_each_thing_once_in_the_users_script(starter, kind, script):
     from rapidfuzz import fuzz
 
-    from assistant.text import to_traditional
-    from assistant.typography import chinese_problems
+    from assistant.understanding.text import to_traditional
+    from assistant.deciding.typography import chinese_problems
 
     query = _KINDS[kind][script]
     reply = starter.answer(query, session_id=f"once-{kind}-{script}")

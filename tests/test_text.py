@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import analyze, detect_lang, normalize
+from assistant.understanding.text import analyze, detect_lang, normalize
 
 
 @pytest.mark.parametrize("text,lang", [
@@ -39,8 +39,8 @@ def test_sparse_tfidf_and_dot_match_sklearn():
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from assistant.retrieval import CsrRows
-    from assistant.text import SparseTfidf, pre_analyzed, sparse_dot
+    from assistant.understanding.retrieval import CsrRows
+    from assistant.understanding.text import SparseTfidf, pre_analyzed, sparse_dot
 
     docs = ["my transfer failed", "transfer stuck pending pending", "钱包密码忘了怎么办",
             "忘记密码", "how to contact support"]

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from assistant import templates
-from assistant.config import ROOT
-from assistant.entities import Entities
-from assistant.kb import load_kb
-from assistant.templates import DEFAULTS, SiteFacts, render_article
-from assistant.typography import chinese_problems, placeholder_problems
+from assistant.deciding import templates
+from assistant.core.config import ROOT
+from assistant.understanding.entities import Entities
+from assistant.knowledge.kb import load_kb
+from assistant.deciding.templates import DEFAULTS, SiteFacts, render_article
+from assistant.deciding.typography import chinese_problems, placeholder_problems
 
 FACTS = SiteFacts("service@example.com", "https://example.com",
                   {"en": "24 hours a day", "zh": "全天 24 小时"})
@@ -60,7 +60,7 @@ def test_every_chinese_template_is_typeset(key):
 
 
 def test_every_chinese_page_string_is_typeset():
-    source = (ROOT / "assistant" / "static" / "i18n.js").read_text("utf-8")
+    source = (ROOT / "assistant" / "web" / "static" / "i18n.js").read_text("utf-8")
     zh = source[source.index("  zh: {"):source.index("};")]
     strings = re.findall(r'"([^"\n]*[\u4e00-\u9fff][^"\n]*)"|`([^`\n]*[\u4e00-\u9fff][^`\n]*)`', zh)
     assert len(strings) > 40

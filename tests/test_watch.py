@@ -12,9 +12,9 @@ import time
 import httpx
 import pytest
 
-from assistant.build import build_index
+from assistant.tooling.build import build_index
 from assistant.service import Assistant
-from assistant.watch import IndexWatcher
+from assistant.knowledge.watch import IndexWatcher
 from tests.conftest import write_kb
 from tests.test_server import _free_port, _wait
 
@@ -65,7 +65,7 @@ def test_watcher_refuses_a_bad_index_once_and_keeps_serving(served, embedder, ca
         (result.path / "manifest.json").write_text(json.dumps(manifest))
         expected = "was built with model"
     watcher = IndexWatcher(a, 60)
-    with caplog.at_level(logging.ERROR, logger="assistant.watch"):
+    with caplog.at_level(logging.ERROR, logger="assistant.knowledge.watch"):
         assert watcher.check() is False
         assert watcher.check() is False  # refused once, not retried every poll
     refusals = [r for r in caplog.records if "refused" in r.getMessage()]

@@ -1,0 +1,204 @@
+"""Sentence embeddings with onnxruntime and `tokenizers`: no torch in the process.
+
+The model is exported once per model (`assistant.knowledge.embedding.export_onnx`, in a child process
+because it needs torch) into a cache folder keyed by the model and its files:
+
+    <cache>/<model>-<key>/model.onnx        transformer + mean pooling + normalize, fp32
+    <cache>/<model>-<key>/model-int8.onnx   the same, int8 (dynamic, per channel) except the
+                                            layers that lose accuracy
+    <cache>/<model>-<key>/tokenizer.json    the model's tokenizer
+    <cache>/<model>-<key>/meta.json         inputs, max tokens, dimension, unknown token
+
+Inputs are padded only to the longest text of a batch (the model's tokenizer.json pads every
+input to 128 tokens, which would cost several times more per query). The int8 model
+quantizes activations per call, so its vectors depend slightly on what shares a batch: it
+embeds one text at a time, and a text gets the same vector at build and at query time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from assistant.core.config import DEFAULT_MODEL
+from assistant.knowledge.encoder import QueryCache, resolve_model
+
+log = logging.getLogger(__name__)
+
+#: Bump when the exported graph changes, so cached exports are redone.
+EXPORT_VERSION = 2
+EXPORT_TIMEOUT_S = 900
+
+
+def export_folder(name: str, cache_dir: Path) -> Path:
+    """Where the export of `name` lives: keyed by the model's files, so a new model re-exports."""
+    location = resolve_model(name)
+    files = []
+    path = Path(location)
+    if path.is_dir():
+        files = sorted((str(p.relative_to(path)), p.stat().st_size, int(p.stat().st_mtime))
+                       for p in path.rglob("*") if p.is_file())
+    key = hashlib.sha256(json.dumps([EXPORT_VERSION, name, location, files]).encode())
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).name or "model")[:48]
+    return Path(cache_dir) / f"{slug}-{key.hexdigest()[:12]}"
+
+
+def ensure_exported(name: str, cache_dir: Path) -> Path:
+    """The export folder of `name`, exporting it first if needed (a minute at most, once).
+
+    The export runs in a child process so that this one never imports torch; a file lock
+    keeps several workers starting at once from exporting twice.
+    """
+    folder = export_folder(name, cache_dir)
+    if (folder / "meta.json").is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / ".export.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (folder / "meta.json").is_file():
+            return folder
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.warning("exporting embedding model %s to ONNX in %s (once per model)", name, folder)
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                              os.environ.get("PYTHONPATH", "")])}
+        try:
+            done = subprocess.run([sys.executable, "-m", "assistant.knowledge.embedding", "export", name,
+                                   str(tmp)], env=env, capture_output=True, text=True,
+                                  timeout=EXPORT_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise RuntimeError(f"exporting {name!r} to ONNX took over {EXPORT_TIMEOUT_S} s; "
+                               "set ASSISTANT_EMBED_BACKEND=torch") from None
+        if done.returncode != 0 or not (tmp / "meta.json").is_file():
+            shutil.rmtree(tmp, ignore_errors=True)
+            reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"cannot export embedding model {name!r} to ONNX: {reason}")
+        os.replace(tmp, folder)
+    return folder
+
+
+class OnnxEmbedder(QueryCache):
+    """The Embedder on onnxruntime. Cheap to construct; `warm_up()` exports (once) and loads."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, *, cache_dir: Path, quantized: bool = False,
+                 batch_size: int = 64, threads: int = 1, query_cache_size: int = 4096) -> None:
+        super().__init__(query_cache_size)
+        self.name = name
+        self.cache_dir = Path(cache_dir)
+        self.quantized = quantized
+        self.batch_size = batch_size
+        self.threads = threads
+        self.folder: Path | None = None
+        self._session = None
+        self._tokenizer = None
+
+    @classmethod
+    def from_folder(cls, folder: Path, *, quantized: bool = False) -> "OnnxEmbedder":
+        """An embedder over an existing export folder (used to check a fresh export)."""
+        meta = json.loads((Path(folder) / "meta.json").read_text("utf-8"))
+        e = cls(meta["model"], cache_dir=Path(folder).parent, quantized=quantized)
+        e.folder = Path(folder)
+        return e
+
+    @property
+    def backend(self) -> str:
+        return "onnx-int8" if self.quantized else "onnx"
+
+    def warm_up(self) -> None:
+        """Export the model if this machine has no export yet, then load it once."""
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = self.folder or ensure_exported(self.name, self.cache_dir)
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Basic fusions run as fast here as all of them and keep ~25 MB less per worker.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.log_severity_level = 3
+        file = "model-int8.onnx" if self.quantized else "model.onnx"
+        try:
+            session = ort.InferenceSession(str(folder / file), options,
+                                           providers=["CPUExecutionProvider"])
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as exc:  # noqa: BLE001 - corrupt cache: say how to recover
+            raise RuntimeError(f"cannot load the ONNX model in {folder} ({exc}); delete that "
+                               "folder to export it again") from exc
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        with_special = tokenizer.encode("a").ids
+        bare = tokenizer.encode("a", add_special_tokens=False).ids
+        start = with_special.index(bare[0])
+        self._prefix = with_special[:start]
+        self._suffix = with_special[start + len(bare):]
+        self._max_content = int(meta["max_tokens"]) - len(self._prefix) - len(self._suffix)
+        unk = tokenizer.token_to_id(meta.get("unk_token") or "[UNK]")
+        self._unk = -1 if unk is None else unk
+        self._inputs = list(meta["inputs"])
+        self._dimension = int(meta["dimension"])
+        self._tokenizer = tokenizer
+        self.folder = folder
+        self._session = session
+        log.info("loaded ONNX embedding model %s (%s) from %s", self.name, self.backend, folder)
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        return self._dimension
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Normalised float32 vectors, shape (len(texts), dimension)."""
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        tokenizer = self._tokenizer
+        assert tokenizer is not None
+        raw = tokenizer.encode_batch([str(t).strip() for t in texts], add_special_tokens=False)
+        seqs = [self._prefix + e.ids[: self._max_content] + self._suffix for e in raw]
+        out = np.empty((len(seqs), self._dimension), dtype=np.float32)
+        if self.quantized:  # batch-invariant vectors: one text per run
+            for i, seq in enumerate(seqs):
+                out[i] = self._run([seq])[0]
+            return out
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))  # little padding
+        for start in range(0, len(order), self.batch_size):
+            part = order[start:start + self.batch_size]
+            out[part] = self._run([seqs[i] for i in part])
+        return out
+
+    def _run(self, seqs: list[list[int]]) -> np.ndarray:
+        width = max(len(s) for s in seqs)
+        ids = np.zeros((len(seqs), width), dtype=np.int64)
+        mask = np.zeros((len(seqs), width), dtype=np.int64)
+        for row, seq in enumerate(seqs):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        session = self._session
+        assert session is not None
+        vecs = session.run(None, {k: feed[k] for k in self._inputs})[0]
+        return np.asarray(vecs, dtype=np.float32)
+
+    def known_ratio(self, text: str) -> float:
+        """Share of the text's tokens the model knows (not [UNK]); 1.0 for an empty text."""
+        self.warm_up()
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids  # type: ignore[union-attr]
+        if not ids:
+            return 1.0
+        return sum(1 for i in ids if i != self._unk) / len(ids)
