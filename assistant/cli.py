@@ -391,6 +391,7 @@ def _tune(args: argparse.Namespace) -> int:
         print(f"tuning on {set_name} ({len(rows)} rows), wrong-answer rate <= {target} "
               "per language", file=sys.stderr)
         obs = ev.observe(assistant, rows, _progress)
+        assert assistant.retriever is not None  # warmed up by observe()
         weights, mrr = ev.tune_weights(obs, assistant.retriever.weights)
         print(f"evidence weights: {weights} (MRR {mrr})")
         retuned = settings.model_copy(update={f"weight_{k}": v for k, v in

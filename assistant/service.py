@@ -119,7 +119,7 @@ class _State:
     handoff_flags: dict[str, bool]
     search_index: SearchIndex | None = None  # the search box's prefix and typo lookup
     search_cache: ResultCache | None = None
-    rendered: dict[tuple[str, str], str] = field(default_factory=dict)  # article bodies, once
+    rendered: dict[tuple[str, Lang], str] = field(default_factory=dict)  # article bodies, once
 
 
 class Assistant:
@@ -383,7 +383,7 @@ class Assistant:
         w = self.settings.search_weight_terms
         scored = sorted(((h, (1 - w) * h.score + w * term_scores.get(h.id, 0.0)) for h in hits),
                         key=lambda pair: pair[1], reverse=True)
-        results = []
+        results: list[SearchResult] = []
         for h, score in scored:
             if len(results) == k:
                 break
@@ -513,8 +513,8 @@ class Assistant:
         no next message to wait for, so the ticket is queued and the details asked as a
         follow-up. A queue failure never loses the user: they get the support email.
         """
-        category = (st.index.kb.get(d.article_id, lang).category
-                    if d.article_id and st.index.kb.get(d.article_id, lang) else intent.category)
+        answered = st.index.kb.get(d.article_id, lang) if d.article_id else None
+        category = answered.category if answered is not None else intent.category
         said = self._said(st, lang)
         try:
             if session_id:

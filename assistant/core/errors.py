@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.core.types import KBProblem
+
 
 class AssistantError(Exception):
     """Base of every error the assistant raises on purpose."""
@@ -14,7 +19,7 @@ class ConfigError(AssistantError):
 class KBValidationError(AssistantError):
     """The knowledge base has problems; `problems` lists every one, each with file and field."""
 
-    def __init__(self, problems: list["KBProblem"]) -> None:  # noqa: F821 - defined in types
+    def __init__(self, problems: list[KBProblem]) -> None:
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"knowledge base has {len(problems)} problem(s):\n{lines}")

@@ -13,6 +13,8 @@ picks the next ticket with `FOR UPDATE SKIP LOCKED`, so two agents never hold on
 
 from __future__ import annotations
 
+import builtins
+
 import hashlib
 import json
 import logging
@@ -112,9 +114,9 @@ class HandoffQueue(Protocol):
     def record_turn(self, turn: dict) -> None: ...
     def scrub(self, fragments: tuple[str, ...], *, session_id: str | None = None,
               ticket_id: str | None = None) -> int: ...
-    def recent_turns(self, session_id: str, limit: int) -> list[dict]: ...
+    def recent_turns(self, session_id: str, limit: int) -> builtins.list[dict]: ...
     def add_feedback(self, feedback: dict) -> int: ...
-    def events(self, since: str) -> dict[str, list[dict]]: ...
+    def events(self, since: str) -> dict[str, builtins.list[dict]]: ...
 
 
 # ---------------------------------------------------------------- schema
@@ -484,7 +486,7 @@ class SqlHandoffQueue:
                         changed += 1
         return changed
 
-    def recent_turns(self, session_id: str, limit: int) -> list[dict]:
+    def recent_turns(self, session_id: str, limit: int) -> builtins.list[dict]:
         with self.tx(durable=False) as t:
             rows = t.all("SELECT at, query, action, category, article_id FROM turns"
                          " WHERE session_id = ? ORDER BY id DESC LIMIT ?",
@@ -500,7 +502,7 @@ class SqlHandoffQueue:
                          1 if feedback["helpful"] else 0, _clean(feedback.get("comment"))))
         return int(row["id"]) if row else 0
 
-    def events(self, since: str) -> dict[str, list[dict]]:
+    def events(self, since: str) -> dict[str, builtins.list[dict]]:
         """Turns, feedback and tickets since a time: the raw material of stats and gaps."""
         with self.tx(durable=False) as t:
             return {
@@ -530,7 +532,7 @@ class SqlHandoffQueue:
         found = t.one(sql, (row["seq"],))
         return int(found["n"]) if found else None
 
-    def _recent_resolved(self, t: Tx, lang: str) -> list[str]:
+    def _recent_resolved(self, t: Tx, lang: str) -> builtins.list[str]:
         rows = t.all("SELECT resolved_at FROM tickets WHERE lang = ? AND resolved_at IS NOT NULL"
                      " ORDER BY resolved_at DESC LIMIT ?", (lang, self.pace.window))
         return [r["resolved_at"] for r in rows]
@@ -748,8 +750,9 @@ class PostgresHandoffQueue(SqlHandoffQueue):
 
 
 def open_queue(dsn: str | None, sqlite_path: Path, *, pace: Pace | None = None,
-               pool_size: int = 4, timeout_seconds: float = 10.0) -> SqlHandoffQueue:
-    """The backend a DSN names: empty → the SQLite file, `sqlite:///path`, `postgresql://…`."""
+               pool_size: int = 4, timeout_seconds: float = 10.0) -> HandoffQueue:
+    """The backend a DSN names: empty → the SQLite file, `sqlite:///path`, `postgresql://…`
+    (callers see the protocol, not the SQL class behind it)."""
     if not dsn:
         return SqliteHandoffQueue(sqlite_path, pace=pace, busy_timeout_seconds=timeout_seconds)
     if dsn.startswith("sqlite:///"):

@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class SentenceTransformerEmbedder(QueryCache):
         self.name = name
         self.batch_size = batch_size
         self.threads = threads
-        self._model = None
+        self._model: Any = None  # SentenceTransformer once loaded
 
     def warm_up(self) -> None:
         """Load the model once; later calls are no-ops."""
@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder(QueryCache):
     @property
     def dimension(self) -> int:
         self.warm_up()
-        dim = self._model.get_sentence_embedding_dimension()  # type: ignore[union-attr]
+        dim = self._model.get_sentence_embedding_dimension()
         return int(dim)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -81,7 +81,7 @@ class SentenceTransformerEmbedder(QueryCache):
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vecs = self._model.encode(  # type: ignore[union-attr]
+        vecs = self._model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
@@ -94,7 +94,7 @@ class SentenceTransformerEmbedder(QueryCache):
         dense score of such a query says little; retrieval scales its weight by this.
         """
         self.warm_up()
-        tokenizer = self._model.tokenizer  # type: ignore[union-attr]
+        tokenizer = self._model.tokenizer
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         if not ids:
             return 1.0
@@ -141,7 +141,7 @@ def export_onnx(name: str, out: Path) -> dict:
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
     torch.set_num_threads(1)
-    model = SentenceTransformer(resolve_model(name), device="cpu")
+    model: Any = SentenceTransformer(resolve_model(name), device="cpu")  # torch stubs are loose
     kinds = [type(m).__name__ for m in model]
     pooling = model[1].get_config_dict().get("pooling_mode") if len(kinds) > 1 else None
     if kinds[:2] != ["Transformer", "Pooling"] or pooling != "mean" or \

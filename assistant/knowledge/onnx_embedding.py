@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ class OnnxEmbedder(QueryCache):
         self.threads = threads
         self.folder: Path | None = None
         self._session = None
-        self._tokenizer = None
+        self._tokenizer: Any = None  # tokenizers.Tokenizer once loaded
 
     @classmethod
     def from_folder(cls, folder: Path, *, quantized: bool = False) -> "OnnxEmbedder":
@@ -198,7 +199,7 @@ class OnnxEmbedder(QueryCache):
     def known_ratio(self, text: str) -> float:
         """Share of the text's tokens the model knows (not [UNK]); 1.0 for an empty text."""
         self.warm_up()
-        ids = self._tokenizer.encode(text, add_special_tokens=False).ids  # type: ignore[union-attr]
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
         if not ids:
             return 1.0
         return sum(1 for i in ids if i != self._unk) / len(ids)

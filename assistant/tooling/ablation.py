@@ -127,6 +127,7 @@ def _wordllama() -> Callable[[list[str]], np.ndarray] | None:
 
 def run(assistant: Assistant, sets: dict[str, list[Observation]]) -> dict:
     """Every variant's numbers per set and script."""
+    assert assistant.retriever is not None, "warm_up() first"
     w = assistant.retriever.weights
     rep: dict = {"weights": w.__dict__, "sets": {}}
     for name, obs in sets.items():

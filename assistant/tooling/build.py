@@ -118,8 +118,10 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
         tokens = analyzed[: len(texts)]
         if progress:
             progress("training intent classifier", 0, 1)
-        params = {"dense_weight": intent_dense_weight, "c": intent_c, "threads": threads}
-        classifier = IntentClassifier(**params).fit(
+        def new_classifier() -> IntentClassifier:
+            return IntentClassifier(dense_weight=intent_dense_weight, c=intent_c, threads=threads)
+
+        classifier = new_classifier().fit(
             texts, labels, vectors, _previous_model(previous, FILE_NAME), tokens)
         classifier.save(stage)
         if not _one_article_per_category(kb) and len(kb.ids()) <= article_classifier_max_ids:
@@ -127,7 +129,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
                 progress("training article classifier", 0, 1)
             article_labels = [e.article_id for e in entries] + \
                 [OUT_OF_SCOPE] * len(kb.out_of_scope)
-            IntentClassifier(**params).fit(
+            new_classifier().fit(
                 texts, article_labels, vectors, _previous_model(previous, ARTICLES_FILE),
                 tokens).save(stage, ARTICLES_FILE)
         if progress:

@@ -196,15 +196,20 @@ def report(obs: list[Observation], decisions: list[Decision],
         **metrics(obs, decisions),
         "thresholds": ({k: asdict(v) for k, v in th.items()} if isinstance(th, dict)
                        else asdict(th)),
-        "by_lang": {lang: group(lambda o, lang=lang: o.row.lang == lang)
+        "by_lang": {lang: group(_where("lang", lang))
                     for lang in LANGS if any(o.row.lang == lang for o in obs)},
-        "by_category": {c: group(lambda o, c=c: o.row.category == c) for c in categories},
-        "by_script": {v: group(lambda o, v=v: o.row.script == v)
+        "by_category": {c: group(_where("category", c)) for c in categories},
+        "by_script": {v: group(_where("script", v))
                       for v in sorted({o.row.script for o in obs} - {""})},
-        "by_length": {v: group(lambda o, v=v: o.row.length == v)
+        "by_length": {v: group(_where("length", v))
                       for v in sorted({o.row.length for o in obs} - {""})},
         "outcomes": _outcome_counts(obs, decisions),
     }
+
+
+def _where(field: str, value: str) -> Callable[[Observation], bool]:
+    """Rows whose `field` is `value` (one group of the report)."""
+    return lambda o: getattr(o.row, field) == value
 
 
 def _outcome_counts(obs: list[Observation], decisions: list[Decision]) -> dict[str, int]:

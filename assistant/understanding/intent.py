@@ -60,8 +60,9 @@ class IntentClassifier:
         self.warm_started = False
         self._rows: frozenset[str] = frozenset()
         self._vectorizer: "TfidfVectorizer | None" = None
-        self._lexical = None
-        self._dense = None
+        self._lexical: _TemperatureScaled | None = None
+        self._dense: _TemperatureScaled | None = None
+        self._fast: ServingIntent | None = None
 
     def fit(self, texts: list[str], labels: list[str], vectors: np.ndarray,
             previous: "IntentClassifier | None" = None,
@@ -90,6 +91,7 @@ class IntentClassifier:
             else:
                 self._lexical = self._model(y).fit(x_lex, y)
                 self._dense = self._model(y).fit(vectors, y)
+        assert self._lexical is not None
         self.labels = [str(c) for c in self._lexical.classes_]
         self._rows = rows
         self.warm_started = warm is not None
@@ -98,12 +100,14 @@ class IntentClassifier:
 
     def _prepare(self) -> None:
         """The arrays `predict` uses: one query costs two small products, no sklearn call."""
-        assert self._vectorizer is not None and self._lexical is not None
+        assert self._vectorizer is not None and self._lexical is not None \
+            and self._dense is not None
         self._fast = ServingIntent(self.labels, self.dense_weight,
                                    SparseTfidf.from_vectorizer(self._vectorizer),
                                    _Linear(self._lexical), _Linear(self._dense))
 
     def serving(self) -> "ServingIntent":
+        assert self._fast is not None, "fit() first"
         return self._fast
 
     def __getstate__(self) -> dict:
@@ -115,7 +119,7 @@ class IntentClassifier:
                         labels: list[str]) -> bool:
         if previous._lexical is None or (previous.c, previous.seed) != (self.c, self.seed):
             return False
-        before = getattr(previous, "_rows", frozenset())  # absent in older saved models
+        before: frozenset[str] = getattr(previous, "_rows", frozenset())  # absent in older models
         if sorted(previous.labels) != sorted(set(labels)) or not before:
             return False
         changed = len(rows ^ before)
@@ -132,7 +136,7 @@ class IntentClassifier:
     def predict(self, text: str, vector: np.ndarray, known_ratio: float = 1.0,
                 tokens: list[str] | None = None) -> Intent:
         """Calibrated category probabilities for one message (`tokens`: its `analyze`)."""
-        if self._lexical is None or self._vectorizer is None:
+        if self._fast is None:
             raise RuntimeError("IntentClassifier used before fit() or load()")
         return self._fast.predict(text, vector, known_ratio, tokens)
 
@@ -271,7 +275,7 @@ def _remap(previous: IntentClassifier, vectorizer: "TfidfVectorizer") -> np.ndar
     """The previous lexical coefficients moved to the new vocabulary's columns (new n-grams
     start at zero)."""
     old_vocab = previous._vectorizer.vocabulary_  # type: ignore[union-attr]
-    old_coef = previous._lexical.model.coef_  # type: ignore[union-attr]
+    old_coef = previous._lexical.model.coef_  # type: ignore[union-attr]  # set by fit()
     coef = np.zeros((old_coef.shape[0], len(vectorizer.vocabulary_)), dtype=old_coef.dtype)
     pairs = [(j, old_vocab[f]) for f, j in vectorizer.vocabulary_.items() if f in old_vocab]
     if pairs:

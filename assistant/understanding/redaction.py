@@ -411,16 +411,17 @@ def _chinese_separated(text: str) -> list[tuple[int, int]]:
     # Longer pieces with only spaces between them: read as one run (6 + 6 characters).
     pieces = [m for m in _HAN.finditer(text) if len(m.group(0)) >= 4]
     group: list[re.Match[str]] = []
-    for m in [*pieces, None]:
-        gap = text[group[-1].end():m.start()] if m is not None and group else ""
-        if m is not None and group and gap and not gap.strip() and len(gap) <= 3:
-            group.append(m)  # type: ignore[arg-type]
+    ends: list[re.Match[str] | None] = [*pieces, None]
+    for piece in ends:
+        gap = text[group[-1].end():piece.start()] if piece is not None and group else ""
+        if piece is not None and group and gap and not gap.strip() and len(gap) <= 3:
+            group.append(piece)
             continue
         if len(group) >= 2:
             stream = "".join(g.group(0) for g in group)
             for a, b in _chinese_glued(stream, 0):
                 spans.append((_stream_pos(group, a), _stream_pos(group, b - 1) + 1))
-        group = [m] if m is not None else []
+        group = [piece] if piece is not None else []
     return spans
 
 
@@ -806,14 +807,17 @@ def _singles(text: str, runs: list[re.Match[str]]) -> list[tuple[int, int, int, 
     """Stretches of single list characters with separators: (start, end, count, listy)."""
     out = []
     group: list[re.Match[str]] = []
-    for m in runs + [None]:  # type: ignore[list-item]
-        ok = m is not None and len(m.group(0)) == 1 and _listed(m.group(0))
-        if ok and group and _SEP.match(text[group[-1].end():m.start()]):
-            group.append(m)
-            continue
+    ends: list[re.Match[str] | None] = [*runs, None]
+    for m in ends:
+        single: list[re.Match[str]] = []
+        if m is not None and len(m.group(0)) == 1 and _listed(m.group(0)):
+            if group and _SEP.match(text[group[-1].end():m.start()]):
+                group.append(m)
+                continue
+            single = [m]
         if len(group) >= 3:
             out.append((group[0].start(), group[-1].end(), len(group), True))
-        group = [m] if ok else []
+        group = single
     return out
 
 

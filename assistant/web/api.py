@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 try:  # the C parser when installed (about three times less CPU per request than h11)
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpProtocol
 except ImportError:  # pragma: no cover - httptools is a dependency
-    from uvicorn.protocols.http.h11_impl import H11Protocol as _HttpProtocol
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _HttpProtocol  # type: ignore[assignment]
 
 from assistant import __version__
 from assistant.handoff import insights
@@ -354,7 +354,7 @@ def _install_agent_routes(app: FastAPI, get) -> None:
     def agent_claim_next(request: Request, body: ClaimBody | None = None) -> dict:
         """Take the next ticket (urgent first, then oldest); `ticket` is null when none wait."""
         name, a = agent(request)
-        body = body or ClaimBody()
+        body = body or ClaimBody(lang=None, category=None)
         ticket = _queue_call(lambda: a.queue.claim_next(name, lang=body.lang,
                                                         category=body.category))
         return {"ticket": ticket}
@@ -414,7 +414,7 @@ class NoDelayHttpProtocol(_HttpProtocol):
     waits for the client's delayed ACK, ~40 ms per request.
     """
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             try:
