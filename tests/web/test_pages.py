@@ -337,7 +337,7 @@ def test_not_helpful_offers_a_person(page, live_server):
 
 @pytest.fixture(scope="module")
 def unsafe_kb_server(tmp_path_factory, embedder):
-    from tests.test_search import SEARCH_KB, SEARCH_OOS
+    from tests.understanding.test_search import SEARCH_KB, SEARCH_OOS
 
     root = tmp_path_factory.mktemp("unsafe-kb")
     kb = write_kb(root / "kb", SEARCH_KB, SEARCH_OOS)

@@ -16,7 +16,7 @@ from assistant.tooling.build import build_index
 from assistant.service import Assistant
 from assistant.knowledge.watch import IndexWatcher
 from tests.conftest import write_kb
-from tests.test_server import _free_port, _wait
+from tests.web.test_server import _free_port, _wait
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, features, shipped_model
 from assistant.tooling.safety_training import Row, train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_features_read_traditional_as_simplified_and_keep_negation():

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from assistant.web.api import create_app
 from assistant.service import Assistant
-from tests.test_api import assert_error
+from tests.web.test_api import assert_error
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.understanding.redaction import KEY_MARK, PHRASE_MARK, SessionWindow, redact
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Published BIP39 test vectors (trezor/python-mnemonic vectors.json).
 VECTOR_12 = "legal winner thank year wave sausage worth useful legal winner thank yellow"
