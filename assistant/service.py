@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from assistant.core import languages
 from assistant.understanding import entities as ent
 from assistant.deciding import templates
 from assistant.knowledge.articles import category_label, to_html
@@ -24,7 +25,8 @@ from assistant.deciding.answerer import (REASON_EXPOSED, REASON_HUMAN, REASON_SC
                                 Decision, Signals, Thresholds, decide, without_human_request)
 from assistant.core.config import Settings
 from assistant.knowledge.embedding import Embedder, make_embedder
-from assistant.core.errors import QueueError
+from assistant.core.errors import QueueError, TicketNotFound
+from assistant.handoff import insights
 from assistant.handoff.queue import HandoffQueue, NewTicket, Pace, open_queue
 from assistant.knowledge.index import LoadedIndex, load_index, set_threads
 from assistant.understanding.intent import ARTICLES_FILE, ServingIntent, load_serving
@@ -33,7 +35,7 @@ from assistant.understanding.redaction import Redaction, SessionWindow
 from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.understanding.search import Marked, ResultCache, SearchIndex
 from assistant.understanding.text import analyze, detect_lang, is_traditional, normalize, to_traditional
-from assistant.core.types import LANGS, OUT_OF_SCOPE, Hit, Intent, Lang, Reply, Ticket
+from assistant.core.types import OUT_OF_SCOPE, Action, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,19 @@ class ArticleView:
         return {"id": self.id, "title": self.title, "category": self.category,
                 "category_label": self.category_label, "lang": self.lang,
                 "fallback": self.fallback, "html": self.html, "languages": list(self.languages)}
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """What POST /feedback answers: stored, and the request for a person to offer."""
+
+    stored: bool
+    offer_handoff: bool
+    handoff_query: str | None
+
+    def to_dict(self) -> dict:
+        return {"stored": self.stored, "offer_handoff": self.offer_handoff,
+                "handoff_query": self.handoff_query}
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,16 @@ class Assistant:
         self._segmenter_warm = False
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
-            {"en": settings.support_hours_en, "zh": settings.support_hours_zh})
+            dict(settings.support_hours))
         self.thresholds: dict[str, Thresholds] = {lang: thresholds_for(settings, lang)
-                                                  for lang in LANGS}
+                                                  for lang in languages.codes()}
+
+    def _thresholds(self, lang: Lang) -> Thresholds:
+        """The language's thresholds (a language registered after start-up gets its own)."""
+        found = self.thresholds.get(lang)
+        if found is None:
+            found = self.thresholds[lang] = thresholds_for(self.settings, lang)
+        return found
 
     # ------------------------------------------------------------ lifecycle
 
@@ -275,6 +297,79 @@ class Assistant:
                 expect = "tx_hash" in self.settings.details_for(ticket.get("category") or "")
         return self.redact(text, ticket_id=ticket_id, expect_hash=expect)
 
+    # ------------------------------------------------------------ writes
+    # One method per write. Each redacts its text once, here, before anything stores it;
+    # entry points pass what the user or agent sent and translate the errors.
+
+    def follow_up(self, ticket_id: str, text: str) -> tuple[dict, bool]:
+        """A user's follow-up or details on their ticket: the ticket, and whether a secret
+        was removed from the message."""
+        red = self.redact_ticket_message(ticket_id, text)
+        ticket = self.queue.add_user_message(ticket_id, red.text, ent.extract(red.text).as_dict())
+        return ticket, red.found
+
+    def rate(self, ticket_id: str, score: int, comment: str | None) -> dict:
+        """The user's rating of the help on a resolved ticket."""
+        return self.queue.rate(ticket_id, score, self.redact(comment).text if comment else None)
+
+    def cancel(self, ticket_id: str) -> dict:
+        """The user no longer needs help."""
+        return self.queue.cancel(ticket_id)
+
+    def feedback(self, *, helpful: bool, session_id: str | None = None, query: str | None = None,
+                 article_id: str | None = None, lang: Lang | None = None,
+                 comment: str | None = None) -> FeedbackResult:
+        """Helpful or not on an answer. The quoted query and the comment lose any part of a
+        secret already caught in the conversation; not helpful offers a person."""
+        def clean(text: str | None) -> str | None:
+            return self.redact(text, session_id=session_id, conversation=False).text \
+                if text else None
+
+        stored = self.queue.add_feedback({
+            "session_id": session_id, "lang": lang, "query": clean(query),
+            "article_id": article_id, "helpful": helpful, "comment": clean(comment)})
+        offer = not helpful
+        wording = languages.get(lang or languages.default().code).message("handoff_query")
+        return FeedbackResult(bool(stored), offer, wording if offer else None)
+
+    def agent_reply(self, ticket_id: str, agent: str, text: str) -> dict:
+        """An agent's reply to the user (agents paste too: it is redacted like the rest)."""
+        return self.queue.reply(ticket_id, agent, self.redact(text).text)
+
+    def resolve(self, ticket_id: str, agent: str, resolution: str) -> dict:
+        return self.queue.resolve(ticket_id, agent, self.redact(resolution).text)
+
+    def claim(self, ticket_id: str, agent: str) -> dict:
+        return self.queue.claim(ticket_id, agent)
+
+    def claim_next(self, agent: str, *, lang: Lang | None = None,
+                   category: str | None = None) -> dict | None:
+        return self.queue.claim_next(agent, lang=lang, category=category)
+
+    def release(self, ticket_id: str, agent: str) -> dict:
+        return self.queue.release(ticket_id, agent)
+
+    # ------------------------------------------------------------ ticket reads
+
+    def ticket(self, ticket_id: str) -> dict:
+        """A ticket with its conversation; TicketNotFound when there is none."""
+        found = self.queue.get(ticket_id)
+        if found is None:
+            raise TicketNotFound(ticket_id)
+        return found
+
+    def tickets(self, *, status: str | None = "open", priority: str | None = None,
+                lang: Lang | None = None, category: str | None = None,
+                limit: int = 50) -> tuple[list[dict], int]:
+        """Tickets for agents (most urgent and oldest first) and how many are open."""
+        rows = self.queue.list(status=status, priority=priority, lang=lang, category=category,
+                               limit=limit)
+        return rows, self.queue.open_count()
+
+    def stats(self, days: float) -> dict:
+        """Decisions, helpfulness and the queue over the last `days` (admin)."""
+        return {"days": days, **insights.stats(self.queue.events(insights.since(days)))}
+
     def understand(self, text: str, st: "_State | None" = None, *, k: int | None = None,
                    include: tuple[str, ...] = (), dense_text: str | None = None
                    ) -> tuple[QueryFeatures, list[Hit]]:
@@ -336,7 +431,7 @@ class Assistant:
         features, hits = self.understand(text, st)
         assert features.intent is not None
         signals = self._signals(text, st)
-        decision = decide(text, features.intent, hits, self.thresholds[lang], st.handoff_flags,
+        decision = decide(text, features.intent, hits, self._thresholds(lang), st.handoff_flags,
                           signals)
         reply = self._word(st, decision, text, lang, features.intent, session_id, red.found,
                            tickets, skip_details=skip_details, key=key,
@@ -361,10 +456,21 @@ class Assistant:
         snippets come in `lang`, or in the other language when an article has no `lang`
         version (`fallback`); a query written in Chinese gets Chinese whatever `lang` says. Results are cached per index: boxes repeat the same prefixes.
         """
+        return self._search(self.redact(query).text, k, lang, min_score, category)
+
+    def search_box(self, query: str, k: int = 5, lang: Lang | None = None,
+                   category: str | None = None) -> tuple[str, Lang, list[SearchResult]]:
+        """GET /search: the query as shown back (redacted once), its language, the results."""
         text = self.redact(query).text
+        return text, lang or detect_lang(text), self._search(text, k, lang, None, category)
+
+    def _search(self, text: str, k: int, lang: Lang | None, min_score: float | None,
+                category: str | None) -> list[SearchResult]:
         # The query's language wins over the page's: Chinese typed into an English box gets
         # the Chinese articles (each result says its language).
-        lang = "zh" if lang == "en" and detect_lang(text) == "zh" else (lang or detect_lang(text))
+        detected = detect_lang(text)
+        default = languages.default().code
+        lang = detected if not lang or (lang == default and detected != default) else lang
         st = self.state
         floor = self.settings.search_min_score if min_score is None else min_score
         key = (normalize(text), lang, k, floor, category)
@@ -466,29 +572,29 @@ class Assistant:
             parts.append(templates.message(lang, "exposed"))
         if article is not None:
             parts.append(templates.render_article(article, ent.extract(text), self.facts, lang))
-        if d.action == "decline":
-            parts.append(templates.message(lang, "decline"))
-        elif d.action == "clarify":
-            parts.append(templates.clarify_text(lang, [titles[h.id] for h in d.candidates
-                                                       if h.id in titles]))
+        wording = templates.WORDING[d.action]
+        context = frozenset(name for name, on in (("article", article is not None),
+                                                  ("urgent", d.urgent),
+                                                  ("person", d.reason == REASON_HUMAN)) if on)
+        lines = wording.lines(lang, d.candidates, titles, context)
+        if not wording.last:
+            parts.extend(lines)
         # Not sure enough for the alarm (or retrieval placed it elsewhere): ask, once, at the
         # end (a button on the pages).
         offers = ("report_theft",) if check_theft and d.reason != REASON_THEFT else ()
         if offers:
             parts.append(templates.message(lang, "theft_check"))
+        if wording.last:
+            parts.extend(lines)
         ticket: Ticket | None = None
         needs: list[str] = []
-        if d.action == "handoff":
-            opening = ("handoff_urgent" if d.urgent else "handoff_article" if article is not None
-                       else "handoff_human" if d.reason == REASON_HUMAN else "handoff_low")
-            parts.append(templates.message(lang, opening))
-            if tickets:
-                ticket, needs, wording = self._hand_over(st, d, text, lang, intent, session_id,
-                                                         titles, skip_details, key)
-                parts.extend(wording)
+        if d.action == Action.HANDOFF and tickets:
+            ticket, needs, ticket_lines = self._hand_over(st, d, text, lang, intent, session_id,
+                                                          titles, skip_details, key)
+            parts.extend(ticket_lines)
         answer = "\n\n".join(parts)
         needs_listed = tuple(templates.needs_list(lang, needs))
-        if lang == "zh" and is_traditional(text):  # reply in the user's script
+        if languages.get(lang).follows_user_script and is_traditional(text):  # the user's script
             answer = to_traditional(answer)
             titles = {k: to_traditional(v) for k, v in titles.items()}
             article = replace(article, title=to_traditional(article.title)) if article else None
@@ -631,7 +737,7 @@ class Assistant:
         if opening == "details_added":
             parts.append(templates.message(lang, opening, ticket_id=ticket.id))
         parts.append(self._ticket_text(lang, ticket))
-        return Reply(action="handoff", answer="\n\n".join(parts), lang=lang, article=None,
+        return Reply(action=Action.HANDOFF, answer="\n\n".join(parts), lang=lang, article=None,
                      intent=Intent(category or "", 1.0), confidence=1.0, candidates=(),
                      ticket=ticket, reason="details received" if opening != "handoff_retry"
                      else "repeated request", redacted=redacted)
@@ -698,13 +804,13 @@ def _topic(history: list[dict]) -> dict | None:
 def _assistant_turn(turn: dict, lang: Lang, title: Callable[[str], str]) -> str:
     """What the assistant did with one turn, in a line an agent reads."""
     action, article = turn.get("action"), turn.get("article_id")
-    zh = lang == "zh"
+    language = languages.get(lang)
     if action == "answer" and article:
-        return f"已回答：{title(article)}" if zh else f"Answered with: {title(article)}"
+        return language.message("turn_answered", title=title(article))
     if action == "clarify":
-        return "请用户在几篇文章中选择" if zh else "Offered a choice of articles"
+        return language.message("turn_clarified")
     if action == "decline":
-        return "超出服务范围，已说明" if zh else "Declined: out of scope"
+        return language.message("turn_declined")
     return ""  # a hand-over is the ticket itself
 
 

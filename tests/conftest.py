@@ -14,6 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from assistant.tooling.build import build_index  # noqa: E402
 from assistant.core.config import ROOT, Settings  # noqa: E402
 from assistant.knowledge.embedding import SentenceTransformerEmbedder, make_embedder  # noqa: E402
+from tests.fakes import FAKE_MODEL, HashEmbedder  # noqa: E402
 
 TINY = {
     "forgot-password": ("account", False,
@@ -98,12 +99,58 @@ def dedent(s: str) -> str:
     return textwrap.dedent(s).lstrip("\n")
 
 
+_REAL_MODEL = ("embedder", "torch_embedder")
+
+
+@pytest.fixture(autouse=True)
+def _real_model_only_when_slow(request):
+    """Only tests marked `slow` may load the real model; the others use `fake_embedder`."""
+    real = [f for f in _REAL_MODEL if f in request.fixturenames]
+    if real and request.node.get_closest_marker("slow") is None:
+        pytest.fail(f"{request.node.nodeid} loads the real model ({', '.join(real)}): mark it "
+                    "slow or use fake_embedder")
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real default model on the default backend, loaded once for the whole session."""
     e = make_embedder(Settings())
     e.warm_up()
     return e
+
+
+@pytest.fixture(scope="session")
+def fake_embedder() -> HashEmbedder:
+    """A deterministic embedder that loads nothing (unit tests)."""
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fake_tiny_index(tmp_path_factory, fake_embedder) -> tuple[Path, Path]:
+    """(kb_dir, index_dir) of the tiny KB, built with the fake embedder."""
+    root = tmp_path_factory.mktemp("fake-tiny")
+    kb = write_kb(root / "kb")
+    build_index(kb, root / "index", fake_embedder, model_name=FAKE_MODEL)
+    return kb, root / "index"
+
+
+@pytest.fixture
+def fake_settings(fake_tiny_index, tmp_path) -> Settings:
+    """Settings over the fake-embedder tiny index, with an in-memory-fast SQLite queue."""
+    kb, index = fake_tiny_index
+    return Settings(kb_dir=kb, index_dir=index, data_dir=tmp_path / "data", model=FAKE_MODEL,
+                    thresholds_file=tmp_path / "none.json",
+                    signal_articles={"impersonation_scam": "fake-support",
+                                     "theft_report": "stolen-funds"})
+
+
+@pytest.fixture
+def fake_assistant(fake_settings, fake_embedder):
+    from assistant.service import Assistant
+
+    a = Assistant(fake_settings, embedder=fake_embedder).warm_up()
+    yield a
+    a.close()
 
 
 @pytest.fixture(scope="session")

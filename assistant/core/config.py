@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from assistant.core import languages
 from assistant.core.errors import ConfigError
 
 ENV_PREFIX = "ASSISTANT_"
@@ -24,16 +25,15 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DETAIL_FIELDS = ("problem", "chain", "tx_hash", "amount", "token", "time", "address", "app_version",
                  "device")
 
+#: The thresholds a language may override (`Settings.lang_thresholds`).
+LANG_THRESHOLDS = ("answer_threshold", "clarify_threshold", "clarify_margin", "decline_threshold")
 #: Names of the thresholds that `assistant tune` may write; each is a Settings field.
 TUNABLE = (
     "answer_threshold",
     "clarify_threshold",
     "clarify_margin",
     "decline_threshold",
-    "answer_threshold_zh",
-    "clarify_threshold_zh",
-    "clarify_margin_zh",
-    "decline_threshold_zh",
+    "lang_thresholds",
     "weight_dense",
     "weight_lexical",
     "weight_fuzzy",
@@ -98,10 +98,10 @@ class Settings(BaseSettings):
     decline_threshold: float = Field(
         0.5, ge=0, le=1, description="Out-of-scope probability at or above which we decline."
     )
-    answer_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
-    clarify_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
-    clarify_margin_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
-    decline_threshold_zh: float | None = Field(None, ge=0, le=1, description="Chinese override.")
+    lang_thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per-language overrides of the four thresholds above, as JSON: "
+        '{"zh": {"answer_threshold": 0.52}}. A language without one uses the shared value.')
     clarify_max: int = Field(3, ge=2, le=5)
 
     # Safety
@@ -145,8 +145,9 @@ class Settings(BaseSettings):
     # Handoff queue
     queue_dsn: str | None = Field(
         None, description="Where the handoff queue lives: empty for the SQLite file in "
-        "ASSISTANT_DATA_DIR, `sqlite:///path`, or `postgresql://user@host:5432/db` for several "
-        "replicas.")
+        "ASSISTANT_DATA_DIR, `sqlite:///path`, `postgresql://user@host:5432/db` for several "
+        "replicas, or `memory://` (process memory, lost on exit; for tests and demos; "
+        "`memory://name` shares one queue between the objects of one process).")
     queue_pool_size: int = Field(4, ge=1, le=100, description="PostgreSQL connections per worker.")
     queue_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Wait this long for the queue database before failing.")
@@ -194,8 +195,10 @@ class Settings(BaseSettings):
     # Facts the templates fill in
     support_email: str = "service@tokenpocket.pro"
     official_site: str = "https://www.tokenpocket.pro"
-    support_hours_en: str = "24 hours a day, 7 days a week"
-    support_hours_zh: str = "全天 24 小时"
+    support_hours: dict[str, str] = Field(
+        default_factory=dict,
+        description='Fills {support_hours} per language, as JSON: {"en": "9:00-18:00 UTC"}. '
+        "A language without one uses its registry wording.")
 
     eval_dir: Path = Field(ROOT / "eval", description="Eval sets (<name>.jsonl) and reports/.")
     max_wrong_answer_rate: float = Field(
@@ -234,9 +237,9 @@ class Settings(BaseSettings):
     @field_validator("queue_dsn")
     @classmethod
     def _known_queue(cls, v: str | None) -> str | None:
-        if v and not v.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError("must be sqlite:///path/to/file.sqlite3 or "
-                             "postgresql://user@host:5432/db")
+        if v and not v.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
+            raise ValueError("must be sqlite:///path/to/file.sqlite3, "
+                             "postgresql://user@host:5432/db or memory://")
         return v or None
 
     @field_validator("handoff_details")
@@ -265,8 +268,27 @@ class Settings(BaseSettings):
 
     def threshold(self, name: str, lang: str) -> float:
         """A decision threshold for a language: its override if set, else the shared value."""
-        override = getattr(self, f"{name}_{lang}", None) if lang != "en" else None
+        override = self.lang_thresholds.get(lang, {}).get(name)
         return float(override if override is not None else getattr(self, name))
+
+    @field_validator("lang_thresholds")
+    @classmethod
+    def _known_thresholds(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for lang, values in v.items():
+            languages.validate_code(lang)
+            for name, value in values.items():
+                if name not in LANG_THRESHOLDS:
+                    raise ValueError(f"{lang}: {name!r} is not one of {', '.join(LANG_THRESHOLDS)}")
+                if not 0 <= value <= 1:
+                    raise ValueError(f"{lang}: {name} must be between 0 and 1, got {value}")
+        return v
+
+    @field_validator("support_hours")
+    @classmethod
+    def _hours_languages(cls, v: dict[str, str]) -> dict[str, str]:
+        for lang in v:
+            languages.validate_code(lang)
+        return v
 
     @field_validator("official_site")
     @classmethod
@@ -312,15 +334,24 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(_describe_source_error(exc)) from None
     tuned = _read_thresholds(base.thresholds_file)
     explicit = {k for k in overrides} | _env_names_set()
+    tuned_by_lang: dict[str, dict[str, float]] = tuned.pop("lang_thresholds", {})
     tuned = {k: v for k, v in tuned.items() if k not in explicit}
+    if tuned_by_lang:  # merged per language and threshold: what is set explicitly wins
+        merged = {lang: dict(values) for lang, values in tuned_by_lang.items()}
+        for lang, values in base.lang_thresholds.items():
+            merged.setdefault(lang, {}).update(values)
+        tuned["lang_thresholds"] = merged
     final = base
     if tuned:
         try:
             final = Settings(**{**base.model_dump(), **tuned, **overrides})
         except ValidationError as exc:
             raise ConfigError(f"{base.thresholds_file}: {_describe(exc)}") from None
+    from_file = set(tuned) - {"lang_thresholds"}
+    from_file |= {f"lang_thresholds[{lang}].{name}" for lang, values in tuned_by_lang.items()
+                  for name in values if name not in base.lang_thresholds.get(lang, {})}
     problems = consistency_problems(final, tuned_from=base.thresholds_file if tuned else None,
-                                    tuned=set(tuned))
+                                    tuned=from_file)
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
     return final
@@ -330,18 +361,20 @@ def consistency_problems(s: Settings, tuned_from: Path | None = None,
                          tuned: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """What no single field can check: threshold order, weights, paths of the right kind."""
     def name(field: str) -> str:
+        setting, _, key = field.partition("[")  # lang_thresholds[zh].answer_threshold
         where = f" [from {tuned_from}]" if tuned_from and field in tuned else ""
-        return f"{ENV_PREFIX}{field.upper()}{where}"
+        return f"{ENV_PREFIX}{setting.upper()}{'[' + key if key else ''}{where}"
 
     problems = []
-    for suffix in ("", "_zh"):
-        clarify, answer = f"clarify_threshold{suffix}", f"answer_threshold{suffix}"
-        c = getattr(s, clarify) if getattr(s, clarify) is not None else s.clarify_threshold
-        a = getattr(s, answer) if getattr(s, answer) is not None else s.answer_threshold
-        if (suffix == "" or getattr(s, clarify) is not None or getattr(s, answer) is not None) \
-                and c > a:
-            c_name = clarify if getattr(s, clarify) is not None else "clarify_threshold"
-            a_name = answer if getattr(s, answer) is not None else "answer_threshold"
+    for lang in ("", *s.lang_thresholds):
+        c = s.threshold("clarify_threshold", lang)
+        a = s.threshold("answer_threshold", lang)
+        if c > a:
+            own = s.lang_thresholds.get(lang, {})
+            c_name = (f"lang_thresholds[{lang}].clarify_threshold" if "clarify_threshold" in own
+                      else "clarify_threshold")
+            a_name = (f"lang_thresholds[{lang}].answer_threshold" if "answer_threshold" in own
+                      else "answer_threshold")
             problems.append(f"{name(c_name)} must not be above {name(a_name)} ({a}; below the "
                             f"answer threshold the assistant asks the user to choose), got {c}")
     weights = ("weight_dense", "weight_lexical", "weight_fuzzy", "weight_intent",
@@ -365,7 +398,7 @@ def _env_names_set() -> set[str]:
     return {k[len(ENV_PREFIX):].lower() for k in os.environ if k.startswith(ENV_PREFIX)}
 
 
-def _read_thresholds(path: Path) -> dict[str, float]:
+def _read_thresholds(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
@@ -376,6 +409,8 @@ def _read_thresholds(path: Path) -> dict[str, float]:
             or not isinstance(data.get("weights", {}), dict):
         raise ConfigError(f"{path}: expected a JSON object with 'thresholds' and 'weights' objects")
     values = {**data.get("weights", {}), **data.get("thresholds", {})}
+    if data.get("lang_thresholds"):
+        values["lang_thresholds"] = data["lang_thresholds"]
     return {k: v for k, v in values.items() if k in TUNABLE}
 
 

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
-Lang = Literal["en", "zh"]
-Action = Literal["answer", "clarify", "handoff", "decline"]
+#: A registered language's code (`assistant.core.languages.codes()`).
+Lang = str
 
-LANGS: tuple[Lang, ...] = ("en", "zh")
+
+class Action(StrEnum):
+    """What the assistant does with a message: the decision kinds, declared once.
+
+    Adding one is this member, its wording in `assistant.deciding.templates.WORDING` (a test
+    checks every kind has one) and the rule in `assistant.deciding.answerer.decide` that
+    returns it. Members are strings: they compare equal to, and serialise as, their value.
+    """
+
+    ANSWER = "answer"     # the article answers it
+    CLARIFY = "clarify"   # several articles fit: the user chooses
+    HANDOFF = "handoff"   # a person takes over (with a ticket)
+    DECLINE = "decline"   # outside what support covers
+
 CATEGORIES: tuple[str, ...] = (
     "account",
     "transaction",
@@ -23,7 +37,7 @@ OUT_OF_SCOPE = "out_of_scope"
 
 @dataclass(frozen=True)
 class Article:
-    """One article in one language. The en and zh versions share `id`."""
+    """One article in one language. Its versions in other languages share `id`."""
 
     id: str
     title: str
@@ -135,7 +149,7 @@ class Reply:
     def to_dict(self) -> dict:
         """The JSON contract of POST /answer and `assistant ask`."""
         return {
-            "action": self.action,
+            "action": self.action.value,
             "answer": self.answer,
             "lang": self.lang,
             "article": (

@@ -6,31 +6,14 @@ and why. Wording and the ticket are added by the service.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from assistant.core import languages
 from assistant.core.types import OUT_OF_SCOPE, Action, Hit, Intent
 
-_HUMAN_PATTERNS = [
-    r"转人工", r"人工客服", r"人工服务", r"人工坐席", r"真人客服", r"找真人", r"要人工", r"接人工",
-    r"找人工", r"人工处理", r"人工帮", r"联系人工", r"人工介入",
-    r"转接客服", r"转客服", r"找个人", r"活人",
-    r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real\s+|live\s+)?"
-    r"(human|person|agent|someone|somebody|representative|rep|staff|people)\b",
-    r"\b(real|live|human)\s+(person|agent|support|human|operator)\b",
-    r"\bhuman\s+(please|pls|plz)\b", r"\b(get|give|connect)\s+me\s+(to\s+)?(a|an)\s+"
-    r"(human|person|agent|representative)\b",
-    r"\bcustomer\s+service\s+(representative|agent|rep)\b",
-    r"\bnot\s+(a|another)\s+bot\b", r"\bstop\s+(the\s+)?bot\b",
-    r"\b(need|want|get)\s+(a|an|some)\s+(real\s+|live\s+)?(human|person|agent|"
-    r"representative|operator)\b",
-    r"\b(human|live)\s+agent\b",
-]
-_HUMAN_RE = re.compile("|".join(_HUMAN_PATTERNS), re.IGNORECASE)
-#: A whole message that is only one of these words asks for a person.
-_HUMAN_ALONE = re.compile(
-    r"^\s*(agent|human|operator|representative|人工|客服|真人)(\s*(please|pls|plz|now|!)*)?[\s!.。!?？]*$",
-    re.IGNORECASE)
+#: How a whole message that is only a request for a person is wrapped around the languages'
+#: `human_alone` words ("agent", "人工 please").
+_ALONE = r"^\s*(?:{})(\s*(please|pls|plz|now|!)*)?[\s!.。!?？]*$"
 
 
 @dataclass(frozen=True)
@@ -94,21 +77,18 @@ def _agrees(signal: str, article: str | None, top: Hit | None, shortlist: tuple[
 
 
 def wants_human(text: str) -> bool:
-    """True when the message asks for a person, in either language."""
-    return bool(_HUMAN_RE.search(text) or _HUMAN_ALONE.match(text))
-
-
-_FILLER = re.compile(
-    r"\b(i|i'd|want|would|like|need|to|please|pls|plz|can|could|you|me|let|connect|a|an|the|"
-    r"now|just|hi|hello|hey|help|with|and|or|ok|okay)\b|[请帮我你好吧呢啊一下快点]|[^\w]",
-    re.IGNORECASE)
+    """True when the message asks for a person, in any registered language."""
+    return bool(languages.pattern("human_request").search(text)
+                or languages.pattern("human_alone", _ALONE).match(text))
 
 
 def without_human_request(text: str) -> str:
     """The message with any request for a person removed: what is left describes the problem
     ("" when nothing but courtesy and filler words is left)."""
-    rest = " ".join(_HUMAN_RE.sub(" ", text).split()).strip(" ,.;:!?，。；：！？、")
-    if _HUMAN_ALONE.match(rest) or not _FILLER.sub("", rest).strip():
+    rest = " ".join(languages.pattern("human_request").sub(" ", text).split()) \
+        .strip(" ,.;:!?，。；：！？、")
+    filler = languages.pattern("filler", r"{}|[^\w]")
+    if languages.pattern("human_alone", _ALONE).match(rest) or not filler.sub("", rest).strip():
         return ""
     return rest
 
@@ -137,7 +117,7 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
     elsewhere = confident and top is not None and top.id != theft_article \
         and top.category != "security"  # e.g. "the transfer I made is not in my history"
     if "theft_report" in sig.fired and not elsewhere:
-        return Decision("handoff", theft_article, shortlist, confidence, REASON_THEFT,
+        return Decision(Action.HANDOFF, theft_article, shortlist, confidence, REASON_THEFT,
                         handoff=theft_article is not None, urgent=True)
     # The keyword rule for a person is precise; the learned one needs retrieval's doubt.
     person = wants_human(text) or ("wants_person" in sig.fired and not confident)
@@ -148,18 +128,18 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
         trusted = signal in OVERRIDING or signal in sig.sure
         if not trusted and not _agrees(signal, article, top, shortlist, confident):
             continue
-        action: Action = "handoff" if person else "answer"
+        action = Action.HANDOFF if person else Action.ANSWER
         return Decision(action, article, shortlist, confidence, reason, handoff=person)
     if person:
-        return Decision("handoff", None, shortlist, confidence, REASON_HUMAN)
+        return Decision(Action.HANDOFF, None, shortlist, confidence, REASON_HUMAN)
     out_of_scope = intent.category == OUT_OF_SCOPE or intent.out_of_scope >= th.decline
     if out_of_scope and (top is None or top.score < th.answer):
-        return Decision("decline", None, (), confidence, "out of scope")
+        return Decision(Action.DECLINE, None, (), confidence, "out of scope")
     if top is None:
-        return Decision("handoff", None, (), confidence, "nothing in the knowledge base matched")
+        return Decision(Action.HANDOFF, None, (), confidence, "nothing in the knowledge base matched")
     if top.score >= th.answer and gap >= th.margin:
         needs_person = bool((article_handoff or {}).get(top.id))
-        action = "handoff" if needs_person else "answer"
+        action = Action.HANDOFF if needs_person else Action.ANSWER
         reason = "article routes to a person" if needs_person else "confident match"
         return Decision(action, top.id, shortlist, confidence, reason, handoff=needs_person)
     if top.score >= th.clarify:
@@ -167,5 +147,5 @@ def decide(text: str, intent: Intent, hits: list[Hit], th: Thresholds,
         if len(close) < 2:
             close = list(hits[:2])
         if len(close) >= 2:
-            return Decision("clarify", None, tuple(close), confidence, "several articles fit")
-    return Decision("handoff", None, shortlist, confidence, "low confidence")
+            return Decision(Action.CLARIFY, None, tuple(close), confidence, "several articles fit")
+    return Decision(Action.HANDOFF, None, shortlist, confidence, "low confidence")

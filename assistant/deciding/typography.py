@@ -10,6 +10,7 @@ name the detail.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 HAN = r"[\u3400-\u9fff\uf900-\ufaff]"
 _HALF = r"[,:;?!()]"
@@ -39,7 +40,7 @@ def chinese_problems(text: str) -> list[str]:
     return out
 
 
-def placeholder_problems(body: str, defaults: dict[str, str], chinese: bool) -> list[str]:
+def placeholder_problems(body: str, defaults: Mapping[str, str], chinese: bool) -> list[str]:
     """Placeholders whose default wording would read badly where they stand."""
     out = []
     for m in re.finditer(r"\{([a-z_]+)\}", body):

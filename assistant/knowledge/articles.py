@@ -15,6 +15,7 @@ from functools import lru_cache
 import nh3
 from markdown_it import MarkdownIt
 
+from assistant.core import languages
 from assistant.core.types import Lang
 
 ALLOWED_TAGS = frozenset({
@@ -26,16 +27,6 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"},
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow"
 
-#: Names of the wallet KB's categories; a KB with its own categories shows their ids.
-CATEGORY_LABELS: dict[Lang, dict[str, str]] = {
-    "en": {"account": "Account, password and backup", "transaction": "Transfers and fees",
-           "security": "Security and scams", "deposit_withdrawal": "Deposits and withdrawals",
-           "how_to": "Using the app", "contact": "Contact support"},
-    "zh": {"account": "账户、密码与备份", "transaction": "转账与手续费", "security": "安全与防骗",
-           "deposit_withdrawal": "充值与提币", "how_to": "使用指南", "contact": "联系客服"},
-}
-
-
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     # "commonmark" with html=False: raw HTML in the source is escaped, never passed through.
@@ -44,7 +35,7 @@ def _markdown() -> MarkdownIt:
 
 #: Links from one article to another, as editors write them: `article:<id>`, `#<id>`, `<id>.md`.
 _ARTICLE_TARGET = re.compile(
-    r"\]\((?:article:|#|(?:\.\./(?:en|zh)/|\./)?(?=[a-z0-9][a-z0-9_-]*\.md\)))"
+    r"\]\((?:article:|#|(?:\.\./[a-z]{2,3}(?:-[a-z0-9]+)?/|\./)?(?=[a-z0-9][a-z0-9_-]*\.md\)))"
     r"([a-z0-9][a-z0-9_-]*)(?:\.md)?\)")
 
 
@@ -63,4 +54,4 @@ def to_html(markdown: str, lang: str = "en") -> str:
 
 def category_label(category: str, lang: Lang) -> str:
     """The category's name in `lang` (its id, spaced, when the KB has its own categories)."""
-    return CATEGORY_LABELS.get(lang, {}).get(category) or category.replace("_", " ")
+    return languages.get(lang).category_labels.get(category) or category.replace("_", " ")

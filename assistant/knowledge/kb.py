@@ -18,10 +18,10 @@ from typing import Any
 import frontmatter
 import yaml
 
+from assistant.core import languages
 from assistant.core.errors import KBValidationError
 from assistant.core.types import (
     CATEGORIES,
-    LANGS,
     PLACEHOLDERS,
     Article,
     KBProblem,
@@ -40,7 +40,7 @@ REQUIRED = ("id", "title", "category", "lang", "questions")
 
 def kb_files(kb_dir: Path) -> list[Path]:
     """Article files and the out-of-scope list, in a stable order (the content hash uses it)."""
-    files = sorted(p for lang in LANGS for p in (kb_dir / lang).glob("*.md"))
+    files = sorted(p for lang in languages.codes() for p in (kb_dir / lang).glob("*.md"))
     extra = [kb_dir / OUT_OF_SCOPE_FILE, kb_dir / CATEGORIES_FILE]
     return files + [p for p in extra if p.is_file()]
 
@@ -85,22 +85,23 @@ def check_kb(kb_dir: Path) -> tuple[KnowledgeBase, list[KBProblem]]:
     min_questions, found = load_min_questions(kb_dir / CATEGORIES_FILE)
     problems.extend(found)
     articles: list[Article] = []
-    for path in (p for lang in LANGS for p in sorted((kb_dir / lang).glob("*.md"))):
+    for path in (p for lang in languages.codes() for p in sorted((kb_dir / lang).glob("*.md"))):
         article, found = parse_article(path, expected_lang=path.parent.name,
                                        categories=categories, min_questions=min_questions)
         problems.extend(found)
         if article is not None:
             articles.append(article)
-    unexpected = [p for p in kb_dir.glob("*/*.md") if p.parent.name not in LANGS]
+    unexpected = [p for p in kb_dir.glob("*/*.md") if p.parent.name not in languages.codes()]
     problems.extend(
-        KBProblem(str(p), "lang", f"folder '{p.parent.name}' is not one of {', '.join(LANGS)}")
+        KBProblem(str(p), "lang", f"folder '{p.parent.name}' is not one of {', '.join(languages.codes())}")
         for p in unexpected
     )
     problems.extend(_check_collection(articles))
     out_of_scope, found = load_out_of_scope(kb_dir / OUT_OF_SCOPE_FILE)
     problems.extend(found)
     if not articles and not any(p.severity == "error" for p in problems):
-        problems.append(KBProblem(str(kb_dir), "-", "no articles found under en/ or zh/"))
+        problems.append(KBProblem(str(kb_dir), "-", "no articles found under "
+                                  + " or ".join(f"{c}/" for c in languages.codes())))
     warnings = tuple(p for p in problems if p.severity == "warning")
     return KnowledgeBase(tuple(articles), tuple(out_of_scope), warnings, categories), problems
 
@@ -137,8 +138,8 @@ def parse_article(path: Path, expected_lang: str | None = None,
     if category not in categories:
         shown = ", ".join(categories[:12]) + (", ..." if len(categories) > 12 else "")
         err("category", f"{category!r} is not one of {shown}")
-    if lang not in LANGS:
-        err("lang", f"{lang!r} is not one of {', '.join(LANGS)}")
+    if lang not in languages.codes():
+        err("lang", f"{lang!r} is not one of {', '.join(languages.codes())}")
     elif expected_lang and lang != expected_lang:
         err("lang", f"{lang!r} but the file is in the '{expected_lang}/' folder")
     questions = meta["questions"]
@@ -279,21 +280,22 @@ def _check_collection(articles: list[Article]) -> list[KBProblem]:
     langs_by_id: dict[str, dict[str, Article]] = defaultdict(dict)
     for a in articles:
         langs_by_id[a.id][a.lang] = a
-    present = [lang for lang in LANGS if any(a.lang == lang for a in articles)]
+    present = [lang for lang in languages.codes() if any(a.lang == lang for a in articles)]
     for art_id, versions in sorted(langs_by_id.items()):
         for lang in present:  # a one-language KB is fine; a half-translated one is flagged
             if lang not in versions:
                 some = next(iter(versions.values()))
                 problems.append(KBProblem(some.path, "id",
                                           f"'{art_id}' has no {lang} counterpart", "warning"))
-        if len(versions) == len(LANGS):
-            en, zh = versions["en"], versions["zh"]
-            if en.category != zh.category:
-                problems.append(KBProblem(zh.path, "category",
-                                          f"'{zh.category}' but the en version says '{en.category}'"))
-            if en.handoff != zh.handoff:
-                problems.append(KBProblem(zh.path, "handoff",
-                                          f"{zh.handoff} but the en version says {en.handoff}"))
+        ordered = [versions[lang] for lang in languages.codes() if lang in versions]
+        first = ordered[0]  # the default language's version when there is one
+        for other in ordered[1:]:
+            if other.category != first.category:
+                problems.append(KBProblem(other.path, "category", f"'{other.category}' but the "
+                                          f"{first.lang} version says '{first.category}'"))
+            if other.handoff != first.handoff:
+                problems.append(KBProblem(other.path, "handoff", f"{other.handoff} but the "
+                                          f"{first.lang} version says {first.handoff}"))
     return problems
 
 

@@ -260,7 +260,7 @@ def _entries(articles: tuple[Article, ...]) -> list[ix.Entry]:
 
 
 def _category(kb: KnowledgeBase, article_id: str, lang: str) -> str:
-    article = kb.get(article_id, lang)  # type: ignore[arg-type]
+    article = kb.get(article_id, lang)
     assert article is not None
     return article.category
 

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.core import languages
 from assistant.deciding.answerer import Decision, Thresholds, decide
 from assistant.core.config import Settings
 from assistant.core.errors import AssistantError
 from assistant.understanding.retrieval import EVIDENCE, Weights
 from assistant.service import Assistant, Trace
 from assistant.understanding.text import normalize
-from assistant.core.types import LANGS, OUT_OF_SCOPE
+from assistant.core.types import OUT_OF_SCOPE
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,8 @@ def _check_row(d: dict, known_ids: set[str] | None) -> list[str]:
     out = []
     if not isinstance(d.get("text"), str) or not d["text"].strip():
         out.append("field 'text': must be a non-empty string")
-    if d.get("lang") not in LANGS:
-        out.append(f"field 'lang': {d.get('lang')!r} is not one of {', '.join(LANGS)}")
+    if d.get("lang") not in languages.codes():
+        out.append(f"field 'lang': {d.get('lang')!r} is not one of {', '.join(languages.codes())}")
     if d.get("action") not in ACTIONS:
         out.append(f"field 'action': {d.get('action')!r} is not one of {', '.join(ACTIONS)}")
     if not isinstance(d.get("category"), str):
@@ -126,7 +127,7 @@ def observe(assistant: Assistant, rows: list[EvalRow],
         prime([normalize(redact(r.text).text) for r in rows])
     out = []
     for i, row in enumerate(rows, 1):
-        _, trace = assistant.answer_with_trace(row.text, lang=row.lang,  # type: ignore[arg-type]
+        _, trace = assistant.answer_with_trace(row.text, lang=row.lang,
                                                tickets=tickets)
         out.append(Observation(row, trace))
         if progress and (i % 200 == 0 or i == len(rows)):
@@ -197,7 +198,7 @@ def report(obs: list[Observation], decisions: list[Decision],
         "thresholds": ({k: asdict(v) for k, v in th.items()} if isinstance(th, dict)
                        else asdict(th)),
         "by_lang": {lang: group(_where("lang", lang))
-                    for lang in LANGS if any(o.row.lang == lang for o in obs)},
+                    for lang in languages.codes() if any(o.row.lang == lang for o in obs)},
         "by_category": {c: group(_where("category", c)) for c in categories},
         "by_script": {v: group(_where("script", v))
                       for v in sorted({o.row.script for o in obs} - {""})},
@@ -355,18 +356,22 @@ def write_thresholds(path: Path, results: dict[str, TuneResult], set_name: str,
                      weights: Weights | None = None) -> None:
     """Write tuned thresholds per language (and evidence weights) where settings are read.
 
-    English values are the shared settings; other languages get `<name>_<lang>` overrides.
+    The default language's values are the shared settings; every other language gets its
+    own in `lang_thresholds`.
     """
     values: dict[str, float] = {}
+    by_lang: dict[str, dict[str, float]] = {}
     for lang, result in results.items():
         th = result.thresholds
-        suffix = "" if lang == "en" else f"_{lang}"
-        values.update({f"answer_threshold{suffix}": th.answer,
-                       f"clarify_threshold{suffix}": th.clarify,
-                       f"clarify_margin{suffix}": th.margin,
-                       f"decline_threshold{suffix}": th.decline})
+        chosen = {"answer_threshold": th.answer, "clarify_threshold": th.clarify,
+                  "clarify_margin": th.margin, "decline_threshold": th.decline}
+        if lang == languages.default().code:
+            values.update(chosen)
+        else:
+            by_lang[lang] = chosen
     data = {
         "thresholds": values,
+        "lang_thresholds": by_lang,
         "weights": ({f"weight_{name}": getattr(weights, name) for name in EVIDENCE}
                     if weights else {}),
         "tuned_on": set_name,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.core import languages
 from assistant.tooling import evaluation as ev
 from assistant.knowledge import index as ix
 from assistant.deciding.answerer import Decision
@@ -22,7 +23,6 @@ from assistant.core.config import Settings
 from assistant.knowledge.embedding import Embedder
 from assistant.core.errors import IndexLoadError
 from assistant.tooling.lint import LintReport, lint_kb
-from assistant.core.types import LANGS
 
 PUBLISHED, REFUSED = 0, 1
 #: Metrics shown in the comparison table; the guarded ones come first.
@@ -78,7 +78,7 @@ def compare(rows: list[ev.EvalRow], before: tuple[list[ev.Observation], list[Dec
     """Group metrics of both runs, the changed rows, and which guarded metric got worse."""
     def groups(obs: list[ev.Observation], ds: list[Decision]) -> dict[str, dict]:
         out = {"all": ev.metrics(obs, ds)}
-        for lang in LANGS:
+        for lang in languages.codes():
             pairs = [(o, d) for o, d in zip(obs, ds) if o.row.lang == lang]
             if pairs:
                 out[lang] = ev.metrics([o for o, _ in pairs], [d for _, d in pairs])

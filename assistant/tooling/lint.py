@@ -33,12 +33,13 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
+from assistant.core import languages
 from assistant.knowledge import index as ix
 from assistant.core.config import Settings
 from assistant.knowledge.embedding import Embedder
 from assistant.knowledge.kb import check_kb, content_hash
 from assistant.understanding.text import EN_STOPWORDS, normalize
-from assistant.core.types import LANGS, Article, KBProblem, KnowledgeBase
+from assistant.core.types import Article, KBProblem, KnowledgeBase
 
 Severity = Literal["error", "warning"]
 
@@ -276,13 +277,13 @@ def check_placeholders(articles: Iterable[Article]) -> list[Finding]:
 def check_typography(articles: Iterable[Article]) -> list[Finding]:
     """Chinese typography (full-width punctuation, no spaces or line breaks between Chinese
     characters) and placeholders whose default wording reads badly where they stand."""
-    from assistant.deciding.templates import DEFAULTS
     from assistant.deciding.typography import chinese_problems, placeholder_problems
 
     out = []
     for a in articles:
-        chinese = a.lang == "zh"
-        problems = placeholder_problems(a.body, DEFAULTS[a.lang], chinese)
+        language = languages.get(a.lang)
+        chinese = language.cjk_typography
+        problems = placeholder_problems(a.body, language.placeholder_defaults, chinese)
         if chinese:
             problems += chinese_problems(a.title) + chinese_problems(a.body)
         out += [Finding("typography", "warning", a.path, a.id, p) for p in problems]
@@ -350,7 +351,7 @@ def check_duplicates(loaded: ix.LoadedIndex, kb: KnowledgeBase, embedder: Embedd
     paths = {(a.id, a.lang): a.path for a in kb.articles}
     known = getattr(embedder, "known_ratio", None)
     out = []
-    for lang in LANGS:
+    for lang in languages.codes():
         rows = [i for i, e in enumerate(loaded.entries) if e.kind == "question" and e.lang == lang]
         if len(rows) < 2:
             continue

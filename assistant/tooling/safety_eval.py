@@ -46,7 +46,7 @@ def replies(assistant: Assistant, rows: list[Row]) -> dict:
     urgent_reports = 0
     examples: dict[str, list[str]] = {}
     for row in rows:
-        reply, trace = assistant.answer_with_trace(row.text, lang=row.lang,  # type: ignore[arg-type]
+        reply, trace = assistant.answer_with_trace(row.text, lang=row.lang,
                                                    tickets=False)
         urgent = reply.reason == REASON_THEFT
         if urgent and THEFT not in row.labels:

@@ -2,7 +2,8 @@
 
 Redaction runs before anything else reads a message, so retrieval, logs, tickets and replies
 only ever see the placeholder. A phrase is found as a run of BIP39 words (English, simplified
-or traditional Chinese lists shipped by `mnemonic`) whatever separates or numbers them, with
+or traditional Chinese lists shipped by `mnemonic`, and any other list a registered
+language declares) whatever separates or numbers them, with
 typos (one edit per word), 4-letter prefixes and partial runs; a key as hex (64 digits),
 WIF (checksum-verified), an extended private key, a Solana secret or a keystore file.
 
@@ -20,6 +21,7 @@ import hashlib
 import re
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +29,7 @@ from importlib import resources
 
 from mnemonic import Mnemonic
 
+from assistant.core import languages
 from assistant.understanding.text import to_simplified, word_log_probability
 
 PHRASE_MARK = "[REDACTED RECOVERY PHRASE]"
@@ -527,6 +530,47 @@ def _hex_is_key(text: str, start: int, end: int, expect_hash: bool = False) -> b
     return not expect_hash and _HASH_WORDS.search(text) is None
 
 
+# ------------------------------------------------------------- other registered lists
+
+#: The lists with their own tuned rules above; any other list a registered language declares
+#: (Spanish, French, ...) is caught by the plainer rule below.
+_TUNED_LISTS = frozenset({"english", "chinese_simplified", "chinese_traditional"})
+_LATIN_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")  # letters and their accents
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents: people type "arbol" for "árbol"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower())
+                   if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=8)
+def _word_lists(names: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(_fold(w) for w in Mnemonic(n).wordlist) for n in names)
+
+
+def _redact_other_lists(text: str) -> list[tuple[int, int]]:
+    """Runs of at least `STRONG_WORDS` words of one other registered BIP39 list, whatever
+    separates or numbers them. Prose in any language breaks such runs with short function
+    words, which no list contains."""
+    names = tuple(sorted({n for lang in languages.all_languages() for n in lang.bip39}
+                         - _TUNED_LISTS))
+    if not names:
+        return []
+    words = [(m.start(), m.end(), _fold(m.group(0))) for m in _LATIN_WORD.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for wordlist in _word_lists(names):
+        run: list[tuple[int, int, str]] = []
+        for w in [*words, (len(text), len(text), "")]:
+            if w[2] and w[2] in wordlist:
+                run.append(w)
+                continue
+            if len(run) >= STRONG_WORDS:
+                spans.append((run[0][0], run[-1][1]))
+            run = []
+    return spans
+
+
 # ------------------------------------------------------------------------------ entry
 
 def redact(text: str, *, expect_hash: bool = False) -> Redaction:
@@ -539,7 +583,8 @@ def redact(text: str, *, expect_hash: bool = False) -> Redaction:
     key = _merge(_key_spans(text, expect_hash))
     masked = _HINT.sub(lambda m: " " * len(m.group(0)), text)  # a hint is never phrase
     phrase = _merge(_redact_english(text)
-                    + _redact_chinese(masked))
+                    + _redact_chinese(masked)
+                    + _redact_other_lists(masked))
     phrase = [s for s in phrase if not any(k[0] <= s[0] and s[1] <= k[1] for k in key)]
     spans = _merge([(a, b, PHRASE_MARK) for a, b in phrase] + [(a, b, KEY_MARK) for a, b in key])
     out = text

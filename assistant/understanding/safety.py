@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.core import languages
 from assistant.understanding.text import SparseTfidf, analyze, to_simplified
 
 #: The signals, in the order the decision weighs them.
@@ -30,9 +31,7 @@ THEFT = "theft_report"
 #: Not sure enough to raise the alarm: the answer also asks whether funds left the wallet.
 CHECK = "theft_check"
 #: The precise rule kept: the reply the check asks for ("stolen", 被盗了) is a report.
-_CONFIRMS_THEFT = re.compile(
-    r"^\s*(stolen|my funds were stolen|(yes,? )?(they|it|funds|my funds) (were|was) (stolen|taken)"
-    r"|被盗了?|被盜了?|被偷了?|资产被盗了?|資產被盜了?)\s*[.!。！]*\s*$", re.IGNORECASE)
+_CONFIRMS_THEFT = r"^\s*(?:{})\s*[.!。！]*\s*$"  # around the languages' `theft_confirm`
 
 _EN_TOKEN = re.compile(r"[a-z]+(?:['’][a-z]+)?")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -90,7 +89,7 @@ class SafetyModel:
         theft = probs.get(THEFT, 0.0)
         if THEFT not in fired and theft >= self.thresholds.get(CHECK, 1.0):
             fired.add(CHECK)
-        if _CONFIRMS_THEFT.match(text):
+        if languages.pattern("theft_confirm", _CONFIRMS_THEFT).match(text):
             fired.add(THEFT)
         sure = {s for s in fired if probs.get(s, 0.0) >= self.thresholds.get(sure_key(s), 1.0)}
         return SafetyReading(probs, frozenset(fired), frozenset(sure))

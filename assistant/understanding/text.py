@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from assistant.core import languages
 from assistant.core.types import Lang
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -25,6 +26,7 @@ _HAN_RE = re.compile(f"[{_HAN}]")
 HAN_CHARS = _HAN
 _RUNS = re.compile(f"[{_HAN}]+|[a-z0-9]+(?:['’][a-z]+)?")
 _WORD_RE = re.compile(r"[A-Za-z]+")
+_LATIN_WORD_RE = re.compile(r"[^\W\d_]+")
 _CODE_RE = re.compile(r"\b\w*\d\w*\b|[0-9A-Za-z]{16,}", re.ASCII)
 
 #: English function words that carry no topic; they are kept as n-grams but not as words.
@@ -154,15 +156,38 @@ def is_traditional(text: str) -> bool:
 
 
 def detect_lang(text: str) -> Lang:
-    """'zh' when Han characters are at least as many as Latin words, else 'en'.
+    """The registered language the text is written in.
 
-    Hashes, addresses and other long codes are ignored: they are not language.
+    A language with a script of its own (Chinese) wins when its characters are at least as
+    many as the Latin words; otherwise the Latin-script language with the most of its
+    `hint_words` (at least one in five words), else the default. Hashes, addresses and
+    other long codes are ignored: they are not language.
     """
-    han = len(_HAN_RE.findall(text))
-    if han == 0:
-        return "en"
-    words = len(_WORD_RE.findall(_CODE_RE.sub(" ", text)))
-    return "zh" if han >= words else "en"
+    words: list[str] | None = None
+    best, best_count = None, 0
+    for language in languages.all_languages():
+        if language.script:
+            count = len(_script_re(language.script).findall(text))
+            if count > best_count:
+                best, best_count = language.code, count
+    if best is not None:
+        words = _WORD_RE.findall(_CODE_RE.sub(" ", text))
+        if best_count >= len(words):
+            return best
+    hinted = [lg for lg in languages.all_languages() if lg.hint_words]
+    if hinted:
+        words = words if words is not None else _WORD_RE.findall(_CODE_RE.sub(" ", text))
+        lowered = [w.lower() for w in _LATIN_WORD_RE.findall(text)]
+        counts = {lg.code: sum(w in lg.hint_words for w in lowered) for lg in hinted}
+        code, count = max(counts.items(), key=lambda kv: kv[1])
+        if count and count * 5 >= len(lowered):
+            return code
+    return languages.default().code
+
+
+@lru_cache(maxsize=8)
+def _script_re(char_class: str) -> re.Pattern[str]:
+    return re.compile(char_class)
 
 
 def has_han(text: str) -> bool:

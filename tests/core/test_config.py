@@ -58,14 +58,40 @@ def test_clarify_threshold_above_answer_threshold_is_refused(monkeypatch, tmp_pa
 
 def test_order_is_checked_per_language_and_names_the_tuned_file(monkeypatch, tmp_path):
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"thresholds": {"answer_threshold_zh": 0.4}}))
+    path.write_text(json.dumps({"lang_thresholds": {"zh": {"answer_threshold": 0.4}}}))
     monkeypatch.setenv("ASSISTANT_THRESHOLDS_FILE", str(path))
-    monkeypatch.setenv("ASSISTANT_CLARIFY_THRESHOLD_ZH", "0.45")
+    monkeypatch.setenv("ASSISTANT_LANG_THRESHOLDS", '{"zh": {"clarify_threshold": 0.45}}')
     with pytest.raises(ConfigError) as info:
         load_settings()
     msg = str(info.value)
-    assert "ASSISTANT_CLARIFY_THRESHOLD_ZH must not be above ASSISTANT_ANSWER_THRESHOLD_ZH" in msg
-    assert str(path) in msg and "got 0.45" in msg
+    assert ("ASSISTANT_LANG_THRESHOLDS[zh].clarify_threshold must not be above "
+            f"ASSISTANT_LANG_THRESHOLDS[zh].answer_threshold [from {path}]") in msg
+    assert "got 0.45" in msg
+
+
+def test_language_thresholds_merge_file_and_environment(monkeypatch, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"lang_thresholds": {"zh": {"answer_threshold": 0.6,
+                                                            "clarify_threshold": 0.3}}}))
+    monkeypatch.setenv("ASSISTANT_THRESHOLDS_FILE", str(path))
+    monkeypatch.setenv("ASSISTANT_LANG_THRESHOLDS", '{"zh": {"clarify_threshold": 0.2}}')
+    s = load_settings()
+    assert s.threshold("answer_threshold", "zh") == 0.6  # from the file
+    assert s.threshold("clarify_threshold", "zh") == 0.2  # the environment wins
+    assert s.threshold("answer_threshold", "en") == s.answer_threshold
+
+
+@pytest.mark.parametrize("value, expected", [
+    ('{"xx": {"answer_threshold": 0.5}}', "'xx' is not one of en, zh"),
+    ('{"zh": {"answer": 0.5}}', "'answer' is not one of answer_threshold"),
+    ('{"zh": {"answer_threshold": 1.5}}', "between 0 and 1"),
+])
+def test_language_thresholds_are_validated(monkeypatch, tmp_path, value, expected):
+    monkeypatch.setenv("ASSISTANT_THRESHOLDS_FILE", str(tmp_path / "none.json"))
+    monkeypatch.setenv("ASSISTANT_LANG_THRESHOLDS", value)
+    with pytest.raises(ConfigError, match="ASSISTANT_LANG_THRESHOLDS") as info:
+        load_settings()
+    assert expected in str(info.value)
 
 
 def test_all_weights_zero_and_paths_of_the_wrong_kind(monkeypatch, tmp_path):

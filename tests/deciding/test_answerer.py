@@ -150,3 +150,23 @@ def test_a_worry_about_theft_is_answered_by_the_scores():
     d = decide("can someone steal my coins with my address?", IN_SCOPE, hits(0.9), TH,
                signals=Signals(frozenset({"theft_worry"}), ARTICLES))
     assert (d.action, d.article_id, d.urgent) == ("answer", "a0", False)
+
+
+def test_every_decision_kind_has_its_wording_in_every_language():
+    from assistant.core import languages
+    from assistant.core.types import Action, Hit
+    from assistant.deciding.templates import WORDING
+
+    assert set(WORDING) == set(Action)
+    hits = (Hit("a", "account", 0.5), Hit("b", "account", 0.4))
+    titles = {"a": "Title A", "b": "Title B"}
+    for lang in languages.codes():
+        for action in Action:
+            lines = WORDING[action].lines(lang, hits, titles, frozenset())
+            assert all(isinstance(x, str) and x for x in lines)
+            assert bool(lines) == (action != Action.ANSWER), (lang, action)
+    clarify = WORDING[Action.CLARIFY].lines("en", hits, titles, frozenset())[0]
+    assert "1. Title A" in clarify and "2. Title B" in clarify
+    assert WORDING[Action.HANDOFF].last and not WORDING[Action.DECLINE].last
+    urgent = WORDING[Action.HANDOFF].lines("en", (), {}, frozenset({"urgent", "article"}))
+    assert urgent == [languages.get("en").message("handoff_urgent")]

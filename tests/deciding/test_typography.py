@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from assistant.deciding import templates
+from assistant.core import languages
 from assistant.core.config import ROOT
 from assistant.understanding.entities import Entities
 from assistant.knowledge.kb import load_kb
-from assistant.deciding.templates import DEFAULTS, SiteFacts, render_article
+from assistant.deciding.templates import SiteFacts, render_article
 from assistant.deciding.typography import chinese_problems, placeholder_problems
 
 FACTS = SiteFacts("service@example.com", "https://example.com",
@@ -40,17 +40,19 @@ def test_correct_chinese_passes(text):
 
 
 def test_placeholders_that_render_badly_are_named():
-    zh = DEFAULTS["zh"]
+    zh = languages.get("zh").placeholder_defaults
     assert placeholder_problems("选择网络（{chain}）", zh, True)
     assert placeholder_problems("每一笔 {amount} 的转账", zh, True)
     assert placeholder_problems("在{chain}的区块浏览器上查询{tx_hash}", zh, True) == []
-    assert placeholder_problems("open the explorer of {chain}", DEFAULTS["en"], False) == []
+    assert placeholder_problems("open the explorer of {chain}", languages.get("en").placeholder_defaults, False) == []
 
 
 def _zh_catalogue() -> dict[str, str]:
-    out = {f"MESSAGES.{k}": v for k, v in templates.MESSAGES["zh"].items()}
-    out |= {f"DETAIL_LABELS.{k}": v for k, v in templates.DETAIL_LABELS["zh"].items()}
-    out |= {f"DEFAULTS.{k}": v for k, v in templates.DEFAULTS["zh"].items()}
+    zh = languages.get("zh")
+    out = {f"messages.{k}": v for k, v in zh.messages.items()}
+    out |= {f"detail_labels.{k}": v for k, v in zh.detail_labels.items()}
+    out |= {f"placeholder_defaults.{k}": v for k, v in zh.placeholder_defaults.items()}
+    out |= {f"category_labels.{k}": v for k, v in zh.category_labels.items()}
     return out
 
 
@@ -76,7 +78,7 @@ _KB = load_kb(ROOT / "kb")
 def test_every_chinese_article_is_typeset_with_and_without_details(article):
     assert chinese_problems(article.title) == []
     assert chinese_problems(article.body) == []
-    assert placeholder_problems(article.body, DEFAULTS["zh"], True) == []
+    assert placeholder_problems(article.body, languages.get("zh").placeholder_defaults, True) == []
     for entities in (Entities(), Entities(chain="TRON", token="USDT", amount="100 USDT",
                                           tx_hash="0x" + "ab" * 32, address="T" + "x" * 33)):
         rendered = render_article(article, entities, FACTS, "zh")
@@ -86,4 +88,4 @@ def test_every_chinese_article_is_typeset_with_and_without_details(article):
 @pytest.mark.parametrize("article", [a for a in _KB.articles if a.lang == "en"],
                          ids=lambda a: a.id)
 def test_no_english_placeholder_stands_alone_in_brackets(article):
-    assert placeholder_problems(article.body, DEFAULTS["en"], False) == []
+    assert placeholder_problems(article.body, languages.get("en").placeholder_defaults, False) == []

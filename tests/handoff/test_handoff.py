@@ -1,4 +1,5 @@
-"""The handoff queue, run against both backends (SQLite file and a real PostgreSQL)."""
+"""The handoff queue contract, run against every backend (SQLite file, a real PostgreSQL,
+process memory; see `conftest.queue_dsn`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from assistant.core.errors import QueueError, TicketConflict, TicketNotFound
 from assistant.handoff.queue import NewTicket, Pace, SqliteHandoffQueue, open_queue
+from assistant.understanding.redaction import PHRASE_MARK
 
 
 def _new(text: str = "help", lang: str = "en", **kw) -> NewTicket:
@@ -216,6 +218,54 @@ def test_turns_feedback_and_events(make_queue):
     assert fid > 0
     ev = q.events("2000-01-01")
     assert len(ev["turns"]) == 2 and ev["feedback"][0]["helpful"] == 0
+
+
+def test_a_pending_handoff_goes_to_exactly_one_taker(make_queue):
+    queues = [make_queue() for _ in range(6)]
+    queues[0].set_pending("s7", {"query": "help"})
+    start = threading.Barrier(6)
+
+    def take(q) -> dict | None:
+        start.wait()
+        return q.take_pending("s7", 600)
+
+    with ThreadPoolExecutor(6) as pool:
+        taken = [p for p in pool.map(take, queues) if p is not None]
+    assert taken == [{"query": "help"}]
+
+
+def test_a_missing_required_value_is_a_queue_error_and_stores_nothing(make_queue):
+    q = make_queue()
+    with pytest.raises(QueueError):
+        q.record_turn({"session_id": "s1", "lang": None, "query": "x", "action": "answer"})
+    t = q.create(_new())
+    q.claim(t.id, "alice")
+    with pytest.raises(QueueError):
+        q.reply(t.id, "alice", None)
+    assert q.events("2000")["turns"] == [] and q.get(t.id)["messages"] == []
+
+
+def test_scrub_replaces_fragments_wherever_the_session_stored_them(make_queue):
+    q = make_queue()
+    t = q.create(_new("my words apple river", details={"problem": "apple river lost"},
+                      conversation=[{"role": "user", "text": "apple river stone"}]))
+    other = q.create(_new("apple river too", session="s2"))
+    q.record_turn({"session_id": "s1", "lang": "en", "query": "apple river", "action": "answer"})
+    q.add_feedback({"session_id": "s1", "query": "apple", "helpful": True, "comment": "river"})
+    q.set_pending("s1", {"query": "apple river"})
+    assert q.scrub(("apple river", " "), ticket_id=other.id) == 1  # that ticket's row only
+    assert q.scrub(("apple river", "apple", "river"), session_id="s1") == 5  # one per row
+    row = q.get(t.id)
+    assert row["query"] == f"my words {PHRASE_MARK}"
+    assert row["details"] == {"problem": f"{PHRASE_MARK} lost"}
+    assert row["messages"][0]["text"] == f"{PHRASE_MARK} stone"
+    ev = q.events("2000")
+    assert ev["turns"][0]["query"] == PHRASE_MARK
+    assert (ev["feedback"][0]["query"], ev["feedback"][0]["comment"]) == (PHRASE_MARK,) * 2
+    assert q.take_pending("s1", 600) == {"query": PHRASE_MARK}
+    assert q.get(other.id)["query"] == f"{PHRASE_MARK} too"
+    assert q.scrub(("apple",), session_id="s1") == 0  # nothing left to change
+    assert q.scrub((" ",), session_id="s1") == 0 and q.scrub(("x",)) == 0
 
 
 def test_user_can_cancel(make_queue):

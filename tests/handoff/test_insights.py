@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.handoff import insights
-from assistant.web.api import create_app
+from assistant.web.app import create_app
 from assistant.cli import main
 from assistant.core.config import Settings
 from assistant.handoff.queue import NewTicket, SqliteHandoffQueue
@@ -43,6 +43,7 @@ def _day_of_traffic(q: SqliteHandoffQueue) -> None:
                        "reason": "confident match", "article_id": "forgot-password"})
 
 
+@pytest.mark.slow
 def test_gaps_group_unanswered_themes_largest_first(tmp_path, embedder):
     q = SqliteHandoffQueue(tmp_path / "q.sqlite3").open()
     _day_of_traffic(q)
@@ -63,6 +64,7 @@ def test_gaps_group_unanswered_themes_largest_first(tmp_path, embedder):
     q.close()
 
 
+@pytest.mark.slow
 def test_gaps_command_writes_markdown_and_json(tmp_path, monkeypatch, capsys, tiny_index):
     kb, index = tiny_index
     q = SqliteHandoffQueue(tmp_path / "data" / "handoff.sqlite3").open()
@@ -79,12 +81,12 @@ def test_gaps_command_writes_markdown_and_json(tmp_path, monkeypatch, capsys, ti
     assert main(["gaps", "--days", "0"]) == 1
 
 
-def test_stats_count_what_the_api_decided(tiny_settings, embedder):
+def test_stats_count_what_the_api_decided(fake_settings, fake_embedder):
     token = "admin-token-0123456789"
-    s = tiny_settings.model_copy(update={"admin_token": token})
+    s = fake_settings.model_copy(update={"admin_token": token})
     messages = ["I forgot my wallet password", "my transaction failed", "钱包密码忘了怎么办",
                 "what's the weather today", "tell me a joke", "转人工"]
-    with TestClient(create_app(s, Assistant(s, embedder=embedder))) as c:
+    with TestClient(create_app(s, Assistant(s, embedder=fake_embedder))) as c:
         actions = [c.post("/answer", json={"query": m, "skip_details": True}).json()
                    for m in messages]
         c.post("/feedback", json={"helpful": True, "query": messages[0]})

@@ -58,7 +58,7 @@ def test_serving_process_never_imports_torch_or_sklearn(tiny_settings, embedder,
     code = textwrap.dedent(f"""
         import json, sys
         from fastapi.testclient import TestClient
-        from assistant.web.api import create_app
+        from assistant.web.app import create_app
         from assistant.core.config import Settings
         s = Settings(kb_dir={str(s.kb_dir)!r}, index_dir={str(s.index_dir)!r},
                      data_dir={str(tmp_path / 'data')!r},

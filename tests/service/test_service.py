@@ -14,9 +14,9 @@ NEEDS = {c: ["chain", "tx_hash", "time"] for c in ("account", "transaction", "se
 
 
 @pytest.fixture
-def assistant(tiny_settings: Settings, embedder):
-    s = tiny_settings.model_copy(update={"handoff_details": NEEDS})
-    a = Assistant(s, embedder=embedder).warm_up()
+def assistant(fake_settings: Settings, fake_embedder):
+    s = fake_settings.model_copy(update={"handoff_details": NEEDS})
+    a = Assistant(s, embedder=fake_embedder).warm_up()
     yield a
     a.close()
 
@@ -113,32 +113,32 @@ def test_offline_scoring_queues_and_records_nothing(assistant):
     assert assistant.queue.open_count() == 0 and assistant.queue.recent_turns("s10", 5) == []
 
 
-def test_a_bare_request_for_a_person_asks_what_the_problem_is(tiny_assistant):
-    asked = tiny_assistant.answer("转人工", session_id="p1")
+def test_a_bare_request_for_a_person_asks_what_the_problem_is(fake_assistant):
+    asked = fake_assistant.answer("转人工", session_id="p1")
     assert asked.ticket is None and asked.needs[0]["field"] == "problem"
     assert "问题的简要描述" in asked.answer
-    done = tiny_assistant.answer("提币三小时还没到账", session_id="p1")
-    assert tiny_assistant.queue.get(done.ticket.id)["details"]["problem"] == "提币三小时还没到账"
+    done = fake_assistant.answer("提币三小时还没到账", session_id="p1")
+    assert fake_assistant.queue.get(done.ticket.id)["details"]["problem"] == "提币三小时还没到账"
 
 
-def test_a_described_problem_is_not_asked_again(tiny_assistant):
-    tiny_assistant.answer("my transaction failed", session_id="p2")
-    reply = tiny_assistant.answer("I want to talk to a human", session_id="p2")
+def test_a_described_problem_is_not_asked_again(fake_assistant):
+    fake_assistant.answer("my transaction failed", session_id="p2")
+    reply = fake_assistant.answer("I want to talk to a human", session_id="p2")
     assert "problem" not in [n["field"] for n in reply.needs]
 
 
-def test_a_person_asked_for_after_an_answer_gets_that_problem_and_the_whole_story(tiny_assistant):
+def test_a_person_asked_for_after_an_answer_gets_that_problem_and_the_whole_story(fake_assistant):
     """'Talk to a person' after an answer: the ticket is about the answered problem (its
     message, category and article), asks only for what that problem still lacks, and shows
     the agent what the assistant said as well as what the user wrote."""
     sid = "story-1"
-    first = tiny_assistant.answer("my transaction failed", session_id=sid)
+    first = fake_assistant.answer("my transaction failed", session_id=sid)
     assert first.action == "answer" and first.article.id == "tx-failed"
-    asked = tiny_assistant.answer("I want to talk to a human", session_id=sid)
+    asked = fake_assistant.answer("I want to talk to a human", session_id=sid)
     assert asked.action == "handoff" and asked.ticket is None
     assert "problem" not in [n["field"] for n in asked.needs]
-    done = tiny_assistant.answer("skip", session_id=sid)
-    ticket = tiny_assistant.queue.get(done.ticket.id)
+    done = fake_assistant.answer("skip", session_id=sid)
+    ticket = fake_assistant.queue.get(done.ticket.id)
     assert ticket["query"] == "my transaction failed"
     assert ticket["category"] == first.article.category
     assert [c["id"] for c in ticket["candidates"]] == ["tx-failed"]
@@ -147,11 +147,11 @@ def test_a_person_asked_for_after_an_answer_gets_that_problem_and_the_whole_stor
     assert ("assistant", f"Answered with: {first.article.title}") in roles
 
 
-def test_a_plain_request_for_a_person_keeps_its_own_words(tiny_assistant):
+def test_a_plain_request_for_a_person_keeps_its_own_words(fake_assistant):
     sid = "story-2"
-    asked = tiny_assistant.answer("I want to talk to a human", session_id=sid)
+    asked = fake_assistant.answer("I want to talk to a human", session_id=sid)
     assert asked.action == "handoff"
-    done = tiny_assistant.answer("my card payment is stuck and I need help", session_id=sid)
-    ticket = tiny_assistant.queue.get(done.ticket.id)
+    done = fake_assistant.answer("my card payment is stuck and I need help", session_id=sid)
+    ticket = fake_assistant.queue.get(done.ticket.id)
     assert ticket["query"] == "I want to talk to a human"
     assert ticket["details"]["problem"].startswith("my card payment")

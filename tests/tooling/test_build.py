@@ -11,12 +11,13 @@ from assistant.tooling.build import build_index, is_stale
 from assistant.core.errors import IndexMismatchError, IndexMissingError, KBValidationError
 from assistant.knowledge.index import load_index, read_manifest
 from tests.conftest import article_text, write_kb
+from tests.fakes import FAKE_MODEL
 
-MODEL = "all-MiniLM-L6-v2"
+MODEL = FAKE_MODEL
 
 
 class CountingEmbedder:
-    """Wraps the real embedder and counts the texts it had to embed."""
+    """Wraps an embedder and counts the texts it had to embed."""
 
     def __init__(self, inner, fail_after: int | None = None) -> None:
         self.inner, self.name, self.texts, self.fail_after = inner, inner.name, 0, fail_after
@@ -32,9 +33,9 @@ class CountingEmbedder:
         return self.inner.encode(texts)
 
 
-def test_build_writes_manifest_and_loads(tmp_path, embedder):
+def test_build_writes_manifest_and_loads(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
-    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    result = build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     loaded = load_index(tmp_path / "index", expected_model=MODEL)
     m = loaded.manifest
     assert m.model == MODEL and m.dimension == 384
@@ -44,26 +45,26 @@ def test_build_writes_manifest_and_loads(tmp_path, embedder):
     assert sorted(result.changes.added)[0] == "en/contact-support"
 
 
-def test_a_kb_without_out_of_scope_examples_learns_the_general_ones(tmp_path, embedder):
+def test_a_kb_without_out_of_scope_examples_learns_the_general_ones(tmp_path, fake_embedder):
     from assistant.knowledge.kb import general_out_of_scope
 
     kb = write_kb(tmp_path / "kb", oos=None)
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     shipped = general_out_of_scope()
     assert len(shipped) >= 400
     assert read_manifest(tmp_path / "index").out_of_scope == len(shipped)
 
 
-def test_unchanged_texts_are_not_embedded_again(tmp_path, embedder):
+def test_unchanged_texts_are_not_embedded_again(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
-    first = CountingEmbedder(embedder)
+    first = CountingEmbedder(fake_embedder)
     build_index(kb, tmp_path / "index", first, model_name=MODEL)
     path = kb / "en" / "tx-failed.md"
     text = path.read_text("utf-8")
     assert "  - 'failed transaction'" in text
     path.write_text(text.replace("  - 'failed transaction'",
                                  "  - 'failed transaction'\n  - 'tx reverted'"), "utf-8")
-    second = CountingEmbedder(embedder)
+    second = CountingEmbedder(fake_embedder)
     result = build_index(kb, tmp_path / "index", second, model_name=MODEL)
     assert second.texts == 1  # only the new question
     assert result.changes.changed == ["en/tx-failed"]
@@ -72,29 +73,29 @@ def test_unchanged_texts_are_not_embedded_again(tmp_path, embedder):
     assert result.reused == first.texts
 
 
-def test_removed_article_is_reported(tmp_path, embedder):
+def test_removed_article_is_reported(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     (kb / "zh" / "tron-energy.md").unlink()
-    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    result = build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     assert result.changes.removed == ["zh/tron-energy"]
 
 
-def test_invalid_kb_leaves_previous_index_serving(tmp_path, embedder):
+def test_invalid_kb_leaves_previous_index_serving(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     before = read_manifest(tmp_path / "index")
     (kb / "en" / "bad.md").write_text(article_text("bad", "nope", "en", "B", ["a", "b", "c"],
                                                     "x"), "utf-8")
     with pytest.raises(KBValidationError):
-        build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+        build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     assert read_manifest(tmp_path / "index") == before
     assert load_index(tmp_path / "index").manifest.version == before.version
 
 
-def test_crash_mid_build_leaves_previous_index_and_no_staging(tmp_path, embedder):
+def test_crash_mid_build_leaves_previous_index_and_no_staging(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     before = read_manifest(tmp_path / "index")
     path = kb / "en" / "tx-failed.md"
     path.write_text(path.read_text("utf-8").replace("fail.", "fail. New text."), "utf-8")
@@ -102,15 +103,15 @@ def test_crash_mid_build_leaves_previous_index_and_no_staging(tmp_path, embedder
         path.write_text(path.read_text("utf-8").replace("questions:\n", f"questions:\n  - {q}\n"),
                         "utf-8")
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build_index(kb, tmp_path / "index", CountingEmbedder(embedder, fail_after=1),
+        build_index(kb, tmp_path / "index", CountingEmbedder(fake_embedder, fail_after=1),
                     model_name=MODEL)
     assert read_manifest(tmp_path / "index") == before
     assert not [p for p in (tmp_path / "index" / "versions").iterdir() if p.name.startswith(".")]
 
 
-def test_crash_while_writing_leaves_previous_index(tmp_path, embedder, monkeypatch):
+def test_crash_while_writing_leaves_previous_index(tmp_path, fake_embedder, monkeypatch):
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     before = read_manifest(tmp_path / "index")
     (kb / "en" / "tx-failed.md").write_text(
         (kb / "en" / "tx-failed.md").read_text("utf-8") + "changed\n", "utf-8")
@@ -120,33 +121,33 @@ def test_crash_while_writing_leaves_previous_index(tmp_path, embedder, monkeypat
 
     monkeypatch.setattr(ix, "write_core", crash)
     with pytest.raises(OSError):
-        build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+        build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     assert read_manifest(tmp_path / "index") == before
 
 
-def test_staleness(tmp_path, embedder):
+def test_staleness(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
     assert is_stale(kb, tmp_path / "index", MODEL) == "no index yet"
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     assert is_stale(kb, tmp_path / "index", MODEL) is None
     assert "model changed" in is_stale(kb, tmp_path / "index", "other-model")
     (kb / "out_of_scope.yaml").write_text("questions:\n  - sing a song\n", "utf-8")
     assert is_stale(kb, tmp_path / "index", MODEL) == "knowledge base changed"
 
 
-def test_an_index_from_another_text_analysis_is_stale(tmp_path, embedder, monkeypatch):
+def test_an_index_from_another_text_analysis_is_stale(tmp_path, fake_embedder, monkeypatch):
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     monkeypatch.setattr("assistant.tooling.build.ANALYZER_VERSION", "next")
     assert is_stale(kb, tmp_path / "index", MODEL) == "text analysis changed"
 
 
-def test_model_mismatch_is_refused_with_the_fix(tiny_index):
-    _, index = tiny_index
+def test_model_mismatch_is_refused_with_the_fix(fake_tiny_index):
+    _, index = fake_tiny_index
     with pytest.raises(IndexMismatchError) as info:
         load_index(index, expected_model="paraphrase-multilingual-MiniLM-L12-v2")
     msg = str(info.value)
-    assert "all-MiniLM-L6-v2" in msg and "build_index.py" in msg
+    assert FAKE_MODEL in msg and "build_index.py" in msg
 
 
 def test_missing_index_says_how_to_build(tmp_path):
@@ -154,20 +155,20 @@ def test_missing_index_says_how_to_build(tmp_path):
         load_index(tmp_path / "nothing")
 
 
-def test_corrupt_manifest_is_a_clear_error(tmp_path, embedder):
+def test_corrupt_manifest_is_a_clear_error(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
-    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    result = build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     (result.path / "manifest.json").write_text("{not json", "utf-8")
     with pytest.raises(ix.IndexLoadError, match="rebuild"):
         load_index(tmp_path / "index")
 
 
-def test_old_versions_are_pruned(tmp_path, embedder):
+def test_old_versions_are_pruned(tmp_path, fake_embedder):
     kb = write_kb(tmp_path / "kb")
     for i in range(ix.KEEP_VERSIONS + 2):
         (kb / "out_of_scope.yaml").write_text(f"questions:\n  - sing song {i}\n  - dance\n",
                                               "utf-8")
-        build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+        build_index(kb, tmp_path / "index", fake_embedder, model_name=MODEL)
     versions = [p for p in (tmp_path / "index" / "versions").iterdir()]
     assert len(versions) == ix.KEEP_VERSIONS
     manifest = json.loads((tmp_path / "index" / "current" / "manifest.json").read_text())
@@ -177,10 +178,10 @@ def test_old_versions_are_pruned(tmp_path, embedder):
 @pytest.mark.slow
 def test_manifest_records_backend_and_a_backend_change_is_stale(tmp_path, embedder):
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
     assert read_manifest(tmp_path / "index").backend == embedder.backend
-    assert is_stale(kb, tmp_path / "index", MODEL, embedder.backend) is None
-    assert "backend changed" in is_stale(kb, tmp_path / "index", MODEL, "torch-other")
+    assert is_stale(kb, tmp_path / "index", "all-MiniLM-L6-v2", embedder.backend) is None
+    assert "backend changed" in is_stale(kb, tmp_path / "index", "all-MiniLM-L6-v2", "torch-other")
 
 
 @pytest.mark.slow
@@ -189,15 +190,15 @@ def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_ma
     from assistant.understanding.intent import ARTICLES_FILE, IntentClassifier
 
     kb = write_kb(tmp_path / "kb")
-    build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
     path = kb / "en" / "tx-failed.md"
     path.write_text(path.read_text("utf-8").replace("  - 'failed transaction'",
                                                     "  - 'failed transaction'\n  - 'tx reverted'"),
                     "utf-8")
-    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    result = build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
     assert IntentClassifier.load(result.path).warm_started
     assert IntentClassifier.load(result.path, ARTICLES_FILE).warm_started
-    capped = build_index(kb, tmp_path / "capped", embedder, model_name=MODEL,
+    capped = build_index(kb, tmp_path / "capped", embedder, model_name="all-MiniLM-L6-v2",
                          article_classifier_max_ids=3)
     assert not (capped.path / ARTICLES_FILE).is_file()
     assert (capped.path / "lexical.pkl").is_file() and (capped.path / "intent.serving.pkl").is_file()
@@ -211,7 +212,7 @@ def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
     from assistant.understanding.text import analyze
 
     kb = write_kb(tmp_path / "kb")
-    result = build_index(kb, tmp_path / "index", embedder, model_name=MODEL)
+    result = build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
     kept = _load_tokens(result.path)
     for text in ["钱包密码忘了怎么办", "I forgot my wallet password"]:
         assert kept[_key(text)] == analyze(text)

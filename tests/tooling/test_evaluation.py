@@ -80,12 +80,12 @@ def test_tune_weights_prefers_the_evidence_that_ranks_right():
     assert mrr == 1.0 and w.lexical > 0
 
 
-def test_write_report_and_thresholds(tmp_path, handmade, tiny_settings):
+def test_write_report_and_thresholds(tmp_path, handmade, fake_settings):
     per_lang = {"en": TH, "zh": TH}
     rep = ev.report(handmade, ev.redecide(handmade, per_lang, {}), per_lang, "mini")
     points = ev.curve(handmade, {}, per_lang)
     assert set(points) == {"en", "zh"}
-    paths = ev.write_report(rep, handmade, points, tmp_path, tiny_settings)
+    paths = ev.write_report(rep, handmade, points, tmp_path, fake_settings)
     data = json.loads(paths[0].read_text())
     assert data["curve"]["en"] and data["wrong_answer_rate"] == rep["wrong_answer_rate"]
     assert "| all |" in paths[1].read_text()
@@ -96,7 +96,8 @@ def test_write_report_and_thresholds(tmp_path, handmade, tiny_settings):
                         Weights(0.4, 0.3, 0.1, 0.1))
     saved = json.loads((tmp_path / "t.json").read_text())
     assert saved["thresholds"]["answer_threshold"] == en.thresholds.answer
-    assert saved["thresholds"]["answer_threshold_zh"] == zh.thresholds.answer
+    assert saved["lang_thresholds"]["zh"]["answer_threshold"] == zh.thresholds.answer
+    assert "answer_threshold_zh" not in saved["thresholds"]
     assert saved["weights"]["weight_lexical"] == 0.3
     s = load_settings(thresholds_file=tmp_path / "t.json")
     assert s.threshold("answer_threshold", "zh") == zh.thresholds.answer
@@ -125,11 +126,11 @@ def test_bad_eval_rows_name_file_line_and_field(tmp_path, line, message):
 
 
 @pytest.mark.slow
-def test_observe_runs_the_real_assistant(tiny_assistant):
+def test_observe_runs_the_real_assistant(fake_assistant):
     rows = [ev.EvalRow("my transaction failed", "en", "answer", "transaction", ("tx-failed",)),
             ev.EvalRow("今天天气怎么样", "zh", "decline", OUT_OF_SCOPE)]
-    got = ev.observe(tiny_assistant, rows, tickets=False)
-    ds = ev.redecide(got, tiny_assistant.thresholds, tiny_assistant.handoff_flags)
+    got = ev.observe(fake_assistant, rows, tickets=False)
+    ds = ev.redecide(got, fake_assistant.thresholds, fake_assistant.handoff_flags)
     assert ds[0].article_id == "tx-failed" and ds[1].action == "decline"
     assert got[0].trace.latency_ms > 0
 

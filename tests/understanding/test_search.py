@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.web.api import create_app
+from assistant.web.app import create_app
 from assistant.tooling.build import build_index
 from assistant.core.config import Settings
 from assistant.understanding.search import Marked, ResultCache, SearchIndex, plain_text

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from assistant.web.api import _TokenBuckets, create_app
+from assistant.web.app import create_app
+from assistant.web.middleware import TokenBuckets as _TokenBuckets
 from assistant.tooling.build import build_index
 from assistant.service import Assistant
 from tests.conftest import write_kb
@@ -119,11 +120,11 @@ def test_cors_allows_the_configured_origin(tiny_settings, embedder):
 
 
 def test_one_structured_log_line_per_request(tiny_settings, embedder, caplog):
-    caplog.set_level(logging.INFO, logger="assistant.web.api")
+    caplog.set_level(logging.INFO, logger="assistant.web")
     with make_client(tiny_settings, embedder) as c:
         c.post("/answer", json={"query": "my transaction failed, secret words here"})
     lines = [json.loads(r.getMessage()) for r in caplog.records
-             if r.name == "assistant.web.api" and r.getMessage().startswith("{")]
+             if r.name == "assistant.web" and r.getMessage().startswith("{")]
     (line,) = [x for x in lines if x["route"] == "/answer"]
     assert line["status"] == 200 and line["action"] == "answer"
     assert line["category"] == "transaction" and "secret words" not in caplog.text

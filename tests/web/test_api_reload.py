@@ -8,7 +8,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.web.api import create_app
+from assistant.web.app import create_app
 from assistant.tooling.build import build_index
 from assistant.service import Assistant
 from tests.conftest import write_kb
@@ -32,7 +32,7 @@ def test_reload_refuses_a_model_mismatch_with_a_log_line(tmp_path, embedder, tin
         manifest = json.loads((result.path / "manifest.json").read_text())
         manifest["model"] = "paraphrase-multilingual-MiniLM-L12-v2"
         (result.path / "manifest.json").write_text(json.dumps(manifest))
-        with caplog.at_level(logging.ERROR, logger="assistant.web.api"):
+        with caplog.at_level(logging.ERROR, logger="assistant.web"):
             refused = c.post("/admin/reload", headers=auth)
         after = c.get("/healthz").json()["index_version"]
         answer = c.post("/answer", json={"query": "my transaction failed"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.web.api import create_app
+from assistant.web.app import create_app
 from assistant.service import Assistant
 from tests.web.test_api import assert_error
 

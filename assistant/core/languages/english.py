@@ -1,0 +1,93 @@
+"""English: the default language."""
+
+from __future__ import annotations
+
+from assistant.core.languages.language import Language
+
+LANGUAGE = Language(
+    code="en",
+    name="English",
+    support_hours="24 hours a day, 7 days a week",
+    messages={
+        "decline": (
+            "Sorry, I can only help with questions about your TokenPocket wallet: account access "
+            "and backups, transfers and fees, deposits and withdrawals, security and scams, how to "
+            "use the app, and how to reach support. What can I help you with?"),
+        "clarify": "I want to be sure I answer the right question. Which of these is it?",
+        "handoff_human": "Sure, I'm connecting you with a member of our support team.",
+        "handoff_low": ("I'm not sure I have the right answer for this, so I'm passing your "
+                        "question to a member of our support team."),
+        "handoff_article": "I've also passed your case to a member of our support team.",
+        "ticket": ("Your ticket number is {ticket_id}; you are number {position} in the queue "
+                   "(estimated wait: about {eta} min). An agent will reply here. Never share your "
+                   "recovery phrase or private key with anyone, including support."),
+        "ticket_claimed": ("Your ticket {ticket_id} is with an agent now; they will reply here."),
+        "ticket_existing": ("You already have an open ticket ({ticket_id}); I've added this "
+                            "message to it."),
+        "needs": ("To help the agent solve this quickly, please send {fields} in one message. "
+                  "If you don't have them, reply “skip”."),
+        "needs_followup": "If you can, also send {fields}: I'll add them to your ticket.",
+        "details_added": "Thanks, I've added this to your ticket {ticket_id}.",
+        "ticket_failed": ("I could not create a support ticket right now. Please try again in a "
+                          "minute or email {support_email}."),
+        "secret": ("⚠️ Your message looked like it contained a recovery phrase or private key. "
+                   "It was removed and not stored. Nobody from support will ever ask for it. "
+                   "Treat this wallet as compromised: create a new wallet now and move your "
+                   "funds to it."),
+        "scam": ("⚠️ This looks like a scam. Official support never asks for your recovery "
+                 "phrase, private key or password, never messages you first, and never asks "
+                 "you to send coins to verify or sync a wallet."),
+        "theft": ("I'm sorry this happened. Do these steps right now, then an agent will "
+                  "follow up with you urgently."),
+        "handoff_urgent": "Your case is marked urgent and is at the front of the queue.",
+        "theft_check": ("If funds left your wallet without you sending them, reply “stolen” "
+                        "and a person will help you at once."),
+        "exposed": ("⚠️ Anyone who has seen your recovery phrase or private key can take "
+                    "everything in the wallet, without your password. Move your funds now:\n\n"
+                    "1. In TokenPocket, create a new wallet and write its new recovery phrase "
+                    "on paper.\n"
+                    "2. Send everything from the old wallet to the new one, most valuable first "
+                    "(keep a little of each chain's coin in the old wallet for the fees until "
+                    "the last transfer).\n"
+                    "3. Never use or import the old phrase or key again.\n\n"
+                    "If you want a person to help you, reply “talk to a person”."),
+        "handoff_query": "I want to talk to a human",
+        "turn_answered": "Answered with: {title}",
+        "turn_clarified": "Offered a choice of articles",
+        "turn_declined": "Declined: out of scope",
+    },
+    placeholder_defaults={
+        "problem": "a short description of the problem", "chain": "the network",
+        "tx_hash": "your transaction hash", "amount": "the amount", "token": "the token",
+        "address": "the address"},
+    detail_labels={
+        "problem": "a short description of the problem",
+        "chain": "the network (e.g. Ethereum, TRON, BNB Chain)", "tx_hash": "the transaction hash",
+        "amount": "the amount and token", "token": "the token", "time": "when it happened",
+        "address": "the wallet address(es) involved", "app_version": "the app version",
+        "device": "your phone or device"},
+    category_labels={
+        "account": "Account, password and backup", "transaction": "Transfers and fees",
+        "security": "Security and scams", "deposit_withdrawal": "Deposits and withdrawals",
+        "how_to": "Using the app", "contact": "Contact support"},
+    list_separator=", ",
+    list_last=" and ",
+    human_request=(
+        r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real\s+|live\s+)?"
+        r"(human|person|agent|someone|somebody|representative|rep|staff|people)\b",
+        r"\b(real|live|human)\s+(person|agent|support|human|operator)\b",
+        r"\bhuman\s+(please|pls|plz)\b",
+        r"\b(get|give|connect)\s+me\s+(to\s+)?(a|an)\s+(human|person|agent|representative)\b",
+        r"\bcustomer\s+service\s+(representative|agent|rep)\b",
+        r"\bnot\s+(a|another)\s+bot\b", r"\bstop\s+(the\s+)?bot\b",
+        r"\b(need|want|get)\s+(a|an|some)\s+(real\s+|live\s+)?(human|person|agent|"
+        r"representative|operator)\b",
+        r"\b(human|live)\s+agent\b",
+    ),
+    human_alone=(r"agent|human|operator|representative",),
+    filler=(r"\b(i|i'd|want|would|like|need|to|please|pls|plz|can|could|you|me|let|connect|a|"
+            r"an|the|now|just|hi|hello|hey|help|with|and|or|ok|okay)\b",),
+    theft_confirm=(r"stolen|my funds were stolen|(yes,? )?(they|it|funds|my funds) (were|was) "
+                   r"(stolen|taken)",),
+    bip39=("english",),
+)

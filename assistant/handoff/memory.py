@@ -1,0 +1,456 @@
+"""The handoff queue in process memory: for tests, demos and single-process development.
+
+It keeps the SQL backends' contract (positions, priorities, idempotency keys, one holder per
+ticket, the same errors and the same storage guard) so code tested against it behaves the same
+on SQLite or PostgreSQL. Nothing survives the process.
+
+Rows are kept in the SQL backends' shape (JSON columns as text, timestamps as `stamp` text) so
+that reads, filters and scrubbing follow the very same rules. One lock per store makes every
+operation atomic: a claim reads and changes a ticket in one step, so two agents never hold it.
+
+`memory://` gives each queue object its own empty store; `memory://name` shares one store
+between the queue objects of one process opened with that name (like several connections to
+one database), for as long as any of them is alive.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import secrets
+import threading
+import weakref
+from datetime import timedelta
+from typing import Any
+
+from assistant.core.errors import QueueError, TicketConflict, TicketNotFound
+from assistant.core.types import Ticket
+from assistant.handoff.protocols import (
+    PRIORITIES,
+    ROLES,
+    Clock,
+    NewTicket,
+    Pace,
+    clean,
+    dump,
+    scrub_column,
+    scrub_fragments,
+    stamp,
+    state_message,
+    utc_now,
+)
+
+_ACTIVE = ("open", "claimed")
+_LIST_COLUMNS = ("id", "seq", "created_at", "updated_at", "status", "priority", "lang",
+                 "category", "query", "reason", "agent", "claimed_at", "resolved_at", "rating")
+_TURN_COLUMNS = ("at", "lang", "query", "action", "category", "article_id", "confidence",
+                 "reason")
+_FEEDBACK_COLUMNS = ("at", "lang", "query", "article_id", "helpful", "comment")
+_EVENT_TICKET_COLUMNS = ("id", "created_at", "claimed_at", "resolved_at", "status", "priority",
+                         "lang", "category", "query", "rating")
+
+
+class _Store:
+    """The rows of one in-memory queue, behind one lock (shared by its queue objects)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tickets: dict[str, dict] = {}  # id -> row, columns as in SQL
+        self.messages: dict[str, list[dict]] = {}  # ticket id -> messages in order
+        self.keys: dict[str, tuple[str, str]] = {}  # idempotency key -> (ticket id, created_at)
+        self.pending: dict[str, tuple[str, str]] = {}  # session -> (payload JSON, created_at)
+        self.turns: list[dict] = []  # with "session_id"; list order is insertion order
+        self.feedback: list[dict] = []
+        self.seq = 0
+
+
+_named: weakref.WeakValueDictionary[str, _Store] = weakref.WeakValueDictionary()
+_named_lock = threading.Lock()
+
+
+def _store_named(name: str) -> _Store:
+    """The process-wide store of a name (made on first use), or a private one for ""."""
+    if not name:
+        return _Store()
+    with _named_lock:
+        store = _named.get(name)
+        if store is None:
+            store = _Store()
+            _named[name] = store
+        return store
+
+
+class MemoryHandoffQueue:
+    """The queue in a dict per table; thread-safe, same behaviour as `SqlHandoffQueue`."""
+
+    def __init__(self, name: str = "", *, pace: Pace | None = None, clock: Clock = utc_now,
+                 idempotency_seconds: float = 600.0) -> None:
+        self.name = name
+        self.pace = pace or Pace(default_minutes=10.0)
+        self.clock = clock
+        self.idempotency_seconds = idempotency_seconds
+        self._store = _store_named(name)
+
+    def open(self) -> MemoryHandoffQueue:
+        """Nothing to connect to; kept so callers treat every backend alike."""
+        return self
+
+    def close(self) -> None:
+        """Keeps the rows: like a database, the store outlives one client's close."""
+
+    # ------------------------------------------------------------ tickets
+
+    def create(self, new: NewTicket) -> Ticket:
+        """Store a ticket with its conversation; a repeated idempotency key returns the first."""
+        if new.priority not in PRIORITIES:
+            raise QueueError(f"priority {new.priority!r} is not one of {', '.join(PRIORITIES)}")
+        now = stamp(self.clock())
+        s = self._store
+        with s.lock:
+            seen = self._keyed(new.idempotency_key) if new.idempotency_key else None
+            ticket_id = seen or self._insert(new, now)
+            ticket = self.ticket(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    def _insert(self, new: NewTicket, now: str) -> str:
+        s = self._store
+        ticket_id = secrets.token_urlsafe(12)
+        row = {"id": ticket_id, "seq": s.seq + 1, "created_at": now, "status": "open",
+               "query": clean(new.query), "lang": new.lang, "session_id": new.session_id,
+               "category": new.category, "reason": new.reason,
+               "candidates": dump(new.candidates), "priority": new.priority,
+               "updated_at": now, "agent": None, "claimed_at": None, "resolved_at": None,
+               "resolution": None, "details": dump(new.details), "rating": None,
+               "rating_comment": None}
+        _not_null("tickets", row, "query", "lang")
+        messages = []
+        for m in new.conversation:
+            role = m.get("role", "user")
+            messages.append(_message(role if role in ROLES else "user", None, m["text"],
+                                     m.get("at") or now))
+        s.seq += 1  # only once nothing can fail: a failed create leaves no trace
+        s.tickets[ticket_id] = row
+        s.messages[ticket_id] = messages
+        if new.idempotency_key:
+            s.keys[new.idempotency_key] = (ticket_id, now)
+        return ticket_id
+
+    def _keyed(self, key: str) -> str | None:
+        """The ticket a key created, while that ticket is active or the key is recent."""
+        entry = self._store.keys.get(key)
+        if entry is None:
+            return None
+        ticket_id, created_at = entry
+        row = self._store.tickets.get(ticket_id)
+        if row is None:
+            return None
+        recent = stamp(self.clock() - timedelta(seconds=self.idempotency_seconds))
+        return ticket_id if row["status"] in _ACTIVE or created_at >= recent else None
+
+    def find_key(self, key: str) -> Ticket | None:
+        """The ticket a retried request already created, else None."""
+        with self._store.lock:
+            ticket_id = self._keyed(key)
+            return self.ticket(ticket_id) if ticket_id else None
+
+    def ticket(self, ticket_id: str) -> Ticket | None:
+        """The user-facing summary: status, place in the queue and the estimated wait."""
+        with self._store.lock:
+            row = self._store.tickets.get(ticket_id)
+            if row is None:
+                return None
+            position = self._position(ticket_id)
+            eta = self.pace.eta(position, self._recent_resolved(row["lang"]))
+            return Ticket(id=row["id"], position=position or 0, status=row["status"],
+                          eta_minutes=eta)
+
+    def active_for_session(self, session_id: str) -> Ticket | None:
+        """The session's open or claimed ticket, if any (the newest)."""
+        with self._store.lock:
+            active = [r for r in self._store.tickets.values()
+                      if r["session_id"] == session_id and r["status"] in _ACTIVE]
+            if not active:
+                return None
+            return self.ticket(max(active, key=lambda r: r["seq"])["id"])
+
+    def get(self, ticket_id: str) -> dict | None:
+        """Everything about one ticket, with its messages in order (copies, never the rows)."""
+        with self._store.lock:
+            row = self._store.tickets.get(ticket_id)
+            if row is None:
+                return None
+            data = dict(row)
+            data["candidates"] = json.loads(row["candidates"] or "[]")
+            data["details"] = json.loads(row["details"] or "{}")
+            data["messages"] = [dict(m) for m in self._store.messages.get(ticket_id, [])]
+            data["position"] = self._position(ticket_id)
+            data["eta_minutes"] = self.pace.eta(data["position"],
+                                                self._recent_resolved(row["lang"]))
+            return data
+
+    def position(self, ticket_id: str) -> int | None:
+        """1-based place among open tickets (urgent first, then oldest); None if not open."""
+        with self._store.lock:
+            return self._position(ticket_id)
+
+    def open_count(self) -> int:
+        with self._store.lock:
+            return sum(1 for r in self._store.tickets.values() if r["status"] == "open")
+
+    def list(self, *, status: str | None = None, priority: str | None = None,
+             lang: str | None = None, category: str | None = None,
+             limit: int = 50) -> builtins.list[dict]:
+        """Tickets for the agent console, in the order agents should take them."""
+        with self._store.lock:
+            rows = self._ordered(status=status, priority=priority, lang=lang, category=category)
+            return [{c: r[c] for c in _LIST_COLUMNS} for r in rows[:max(int(limit), 0)]]
+
+    # ------------------------------------------------------------ agents
+
+    def claim_next(self, agent: str, *, lang: str | None = None,
+                   category: str | None = None) -> dict | None:
+        """Atomically take the most urgent, oldest open ticket; None when there is none."""
+        now = stamp(self.clock())
+        with self._store.lock:
+            rows = self._ordered(status="open", lang=lang, category=category)
+            if not rows:
+                return None
+            rows[0].update(status="claimed", agent=agent, claimed_at=now, updated_at=now)
+            return self._get(rows[0]["id"])
+
+    def claim(self, ticket_id: str, agent: str) -> dict:
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require(ticket_id)
+            if row["status"] == "open":
+                row.update(status="claimed", agent=agent, claimed_at=now, updated_at=now)
+            elif not (row["status"] == "claimed" and row["agent"] == agent):
+                raise TicketConflict(state_message(row, "claim"))
+            return self._get(ticket_id)
+
+    def release(self, ticket_id: str, agent: str) -> dict:
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require_holder(ticket_id, agent, "release")
+            row.update(status="open", agent=None, claimed_at=None, updated_at=now)
+            return self._get(ticket_id)
+
+    def reply(self, ticket_id: str, agent: str, text: str) -> dict:
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require_holder(ticket_id, agent, "reply to")
+            self._store.messages[ticket_id].append(_message("agent", agent, text, now))
+            row["updated_at"] = now
+            return self._get(ticket_id)
+
+    def resolve(self, ticket_id: str, agent: str, resolution: str) -> dict:
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require_holder(ticket_id, agent, "resolve")
+            row.update(status="resolved", resolution=clean(resolution), resolved_at=now,
+                       updated_at=now)
+            return self._get(ticket_id)
+
+    # ------------------------------------------------------------ users
+
+    def add_user_message(self, ticket_id: str, text: str,
+                         details: dict[str, str] | None = None) -> dict:
+        """A follow-up from the user on an open or claimed ticket; new details are merged."""
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require(ticket_id)
+            if row["status"] not in _ACTIVE:
+                raise TicketConflict(state_message(row, "add a message to"))
+            message = _message("user", None, text, now)
+            merged = {**json.loads(row["details"] or "{}"), **(details or {})}
+            self._store.messages[ticket_id].append(message)
+            row.update(details=dump(merged), updated_at=now)
+            return self._get(ticket_id)
+
+    def rate(self, ticket_id: str, score: int, comment: str | None) -> dict:
+        if not 1 <= int(score) <= 5:
+            raise QueueError("a rating is a whole number from 1 to 5")
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require(ticket_id)
+            if row["status"] != "resolved":
+                raise TicketConflict(state_message(row, "rate"))
+            row.update(rating=int(score), rating_comment=clean(comment), updated_at=now)
+            return self._get(ticket_id)
+
+    def cancel(self, ticket_id: str) -> dict:
+        """The user no longer needs help: the ticket leaves the queue as `abandoned`."""
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require(ticket_id)
+            if row["status"] not in _ACTIVE:
+                raise TicketConflict(state_message(row, "cancel"))
+            row.update(status="abandoned", updated_at=now)
+            return self._get(ticket_id)
+
+    # ------------------------------------------------------------ conversation state
+
+    def set_pending(self, session_id: str, payload: dict) -> None:
+        """Remember a handoff waiting for the user's details (replaces an earlier one)."""
+        now = stamp(self.clock())
+        with self._store.lock:
+            self._store.pending[session_id] = (dump(payload), now)
+
+    def take_pending(self, session_id: str, max_age_seconds: float) -> dict | None:
+        """Remove and return the session's pending handoff (exactly one caller gets it);
+        an expired one is removed too."""
+        oldest = stamp(self.clock() - timedelta(seconds=max_age_seconds))
+        with self._store.lock:
+            entry = self._store.pending.pop(session_id, None)
+        if entry is None or entry[1] < oldest:
+            return None
+        return json.loads(entry[0])
+
+    def record_turn(self, turn: dict) -> None:
+        """One answered message (redacted), for the conversation and the content-gap report."""
+        row = {"at": stamp(self.clock()), "session_id": turn.get("session_id"),
+               "lang": turn["lang"], "query": clean(turn["query"]), "action": turn["action"],
+               "category": turn.get("category"), "article_id": turn.get("article_id"),
+               "confidence": _real(turn.get("confidence")), "reason": turn.get("reason")}
+        _not_null("turns", row, "lang", "query", "action")
+        with self._store.lock:
+            self._store.turns.append(row)
+
+    def scrub(self, fragments: tuple[str, ...], *, session_id: str | None = None,
+              ticket_id: str | None = None) -> int:
+        """Replace earlier parts of a phrase (typed over several messages) wherever this
+        session or ticket stored them. Returns the number of rows changed."""
+        fragments = scrub_fragments(fragments)
+        if not fragments or not (session_id or ticket_id):
+            return 0
+        s = self._store
+        with s.lock:
+            rows: builtins.list[tuple[dict, tuple[str, ...]]] = []
+            if session_id:
+                tickets = [r["id"] for r in s.tickets.values() if r["session_id"] == session_id]
+                rows += [(r, ("query",)) for r in s.turns if r["session_id"] == session_id]
+                rows += [(r, ("query", "comment")) for r in s.feedback
+                         if r["session_id"] == session_id]
+                changed = self._scrub_pending(session_id, fragments)
+            else:
+                tickets, changed = [ticket_id or ""], 0
+            for tid in tickets:
+                if tid in s.tickets:
+                    rows.append((s.tickets[tid], ("query", "details")))
+                rows += [(m, ("text",)) for m in s.messages.get(tid, [])]
+            for row, columns in rows:
+                new = {c: scrub_column(row[c], fragments) for c in columns}
+                if any(new[c] != row[c] for c in columns):
+                    row.update(new)
+                    changed += 1
+            return changed
+
+    def _scrub_pending(self, session_id: str, fragments: tuple[str, ...]) -> int:
+        entry = self._store.pending.get(session_id)
+        if entry is None:
+            return 0
+        payload = scrub_column(entry[0], fragments)
+        if payload == entry[0]:
+            return 0
+        self._store.pending[session_id] = (payload, entry[1])
+        return 1
+
+    def recent_turns(self, session_id: str, limit: int) -> builtins.list[dict]:
+        """The session's last `limit` turns, oldest first."""
+        with self._store.lock:
+            rows = [r for r in self._store.turns if r["session_id"] == session_id]
+        rows = rows[max(len(rows) - max(int(limit), 0), 0):]
+        return [{c: r[c] for c in ("at", "query", "action", "category", "article_id")}
+                for r in rows]
+
+    # ------------------------------------------------------------ events
+
+    def add_feedback(self, feedback: dict) -> int:
+        row = {"at": stamp(self.clock()), "session_id": feedback.get("session_id"),
+               "lang": feedback.get("lang"), "query": clean(feedback.get("query")),
+               "article_id": feedback.get("article_id"),
+               "helpful": 1 if feedback["helpful"] else 0,
+               "comment": clean(feedback.get("comment"))}
+        with self._store.lock:
+            self._store.feedback.append(row)
+            return len(self._store.feedback)  # ids count from 1, like an auto-increment
+
+    def events(self, since: str) -> dict[str, builtins.list[dict]]:
+        """Turns, feedback and tickets since a time: the raw material of stats and gaps."""
+        s = self._store
+        with s.lock:
+            tickets = sorted((r for r in s.tickets.values()
+                              if r["created_at"] >= since or r["status"] in _ACTIVE),
+                             key=lambda r: r["seq"])
+            return {
+                "turns": [{c: r[c] for c in _TURN_COLUMNS} for r in s.turns if r["at"] >= since],
+                "feedback": [{c: r[c] for c in _FEEDBACK_COLUMNS} for r in s.feedback
+                             if r["at"] >= since],
+                "tickets": [{c: r[c] for c in _EVENT_TICKET_COLUMNS} for r in tickets],
+            }
+
+    # ------------------------------------------------------------ helpers (hold the lock)
+
+    def _ordered(self, **filters: str | None) -> builtins.list[dict]:
+        """Rows matching every given filter, urgent first, then oldest (a falsy filter is
+        no filter, as in SQL)."""
+        rows = [r for r in self._store.tickets.values()
+                if all(r[k] == v for k, v in filters.items() if v)]
+        return sorted(rows, key=lambda r: (r["priority"] != "urgent", r["seq"]))
+
+    def _position(self, ticket_id: str) -> int | None:
+        row = self._store.tickets.get(ticket_id)
+        if row is None or row["status"] != "open":
+            return None
+        urgent = row["priority"] == "urgent"
+        return sum(1 for r in self._store.tickets.values() if r["status"] == "open" and (
+            (r["priority"] == "urgent" and r["seq"] <= row["seq"]) if urgent
+            else (r["priority"] == "urgent" or r["seq"] <= row["seq"])))
+
+    def _recent_resolved(self, lang: str) -> builtins.list[str]:
+        times = sorted((r["resolved_at"] for r in self._store.tickets.values()
+                        if r["lang"] == lang and r["resolved_at"] is not None), reverse=True)
+        return times[:self.pace.window]
+
+    def _require(self, ticket_id: str) -> dict:
+        row = self._store.tickets.get(ticket_id)
+        if row is None:
+            raise TicketNotFound(f"no ticket {ticket_id!r}")
+        return row
+
+    def _require_holder(self, ticket_id: str, agent: str, verb: str) -> dict:
+        row = self._require(ticket_id)
+        if row["status"] != "claimed" or row["agent"] != agent:
+            raise TicketConflict(state_message(row, verb, agent))
+        return row
+
+    def _get(self, ticket_id: str) -> dict:
+        data = self.get(ticket_id)
+        if data is None:
+            raise TicketNotFound(f"no ticket {ticket_id!r}")
+        return data
+
+
+def _message(role: str, author: str | None, text: str | None, at: str) -> dict:
+    """A guarded message row; text is required, as the SQL column is NOT NULL."""
+    row = {"role": role, "author": author, "text": clean(text), "at": at}
+    _not_null("ticket_messages", row, "text")
+    return row
+
+
+def _not_null(table: str, row: dict, *columns: str) -> None:
+    """The NOT NULL constraints of the SQL schema, reported the way the SQL backends do."""
+    for column in columns:
+        if row[column] is None:
+            raise QueueError(f"handoff queue error: NOT NULL constraint failed: {table}.{column}")
+
+
+def _real(value: Any) -> float | None:
+    """A REAL column: numbers are stored as floats."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise QueueError(f"handoff queue error: {value!r} is not a number") from exc

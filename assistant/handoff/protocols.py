@@ -1,0 +1,221 @@
+"""What a handoff queue backend promises, and the rules every backend applies alike.
+
+The interface is split by who needs what: the agent console and the service need tickets
+(`TicketStore`), the conversation flow needs per-session state (`SessionState`), the stats and
+content-gap reports need the event history (`EventLog`). A caller can ask for the narrow part it
+uses, and a backend is checked against each part on its own. `HandoffQueue` is all three plus
+the connection lifecycle: what `open_queue` returns.
+
+The shared rules live here too, so that the SQL and in-memory backends cannot drift apart:
+timestamps as fixed-width text, the storage guard that redacts secrets on the way in, the
+wording of state errors (the API shows it to agents), and the scrubbing of phrase fragments.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from assistant.core.types import Ticket
+from assistant.understanding.redaction import PHRASE_MARK, redact
+
+STATUSES = ("open", "claimed", "resolved", "abandoned")
+PRIORITIES = ("normal", "urgent")
+ROLES = ("user", "assistant", "agent")
+
+Clock = Callable[[], datetime]
+log = logging.getLogger("assistant.handoff.queue")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stamp(t: datetime) -> str:
+    """Fixed-width ISO text: sorts as text in both databases and in memory."""
+    return t.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """What the service knows when it hands a user over."""
+
+    query: str
+    lang: str
+    reason: str
+    session_id: str | None = None
+    category: str | None = None
+    candidates: list[dict] = field(default_factory=list)
+    priority: str = "normal"
+    details: dict[str, str] = field(default_factory=dict)
+    conversation: list[dict] = field(default_factory=list)  # [{"role", "text", "at"?}]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast agents have been resolving tickets; turns a position into a wait."""
+
+    default_minutes: float
+    window: int = 20
+
+    def eta(self, position: int | None, recent_resolved: list[str]) -> int | None:
+        """Minutes until an agent picks the ticket up, from the recent resolution pace."""
+        if position is None:
+            return None
+        per_ticket = self.default_minutes
+        times = sorted(recent_resolved)
+        if len(times) >= 2:
+            span = (datetime.fromisoformat(times[-1]) - datetime.fromisoformat(times[0]))
+            per_ticket = max(span.total_seconds() / 60 / (len(times) - 1), 0.5)
+        return max(1, math.ceil(position * per_ticket))
+
+
+# ---------------------------------------------------------------- protocols
+
+
+@runtime_checkable
+class TicketStore(Protocol):
+    """Tickets and their conversation: what users and agents act on.
+
+    Separate because it carries the queue's guarantees (one holder per ticket, one ticket per
+    idempotency key, positions urgent first then oldest) that every backend must keep.
+    """
+
+    def create(self, new: NewTicket) -> Ticket: ...
+    def get(self, ticket_id: str) -> dict | None: ...
+    def ticket(self, ticket_id: str) -> Ticket | None: ...
+    def find_key(self, key: str) -> Ticket | None: ...
+    def active_for_session(self, session_id: str) -> Ticket | None: ...
+    def position(self, ticket_id: str) -> int | None: ...
+    def open_count(self) -> int: ...
+    def list(self, *, status: str | None = None, priority: str | None = None,
+             lang: str | None = None, category: str | None = None,
+             limit: int = 50) -> builtins.list[dict]: ...
+    def claim_next(self, agent: str, *, lang: str | None = None,
+                   category: str | None = None) -> dict | None: ...
+    def claim(self, ticket_id: str, agent: str) -> dict: ...
+    def release(self, ticket_id: str, agent: str) -> dict: ...
+    def reply(self, ticket_id: str, agent: str, text: str) -> dict: ...
+    def resolve(self, ticket_id: str, agent: str, resolution: str) -> dict: ...
+    def add_user_message(self, ticket_id: str, text: str,
+                         details: dict[str, str] | None = None) -> dict: ...
+    def rate(self, ticket_id: str, score: int, comment: str | None) -> dict: ...
+    def cancel(self, ticket_id: str) -> dict: ...
+
+
+@runtime_checkable
+class SessionState(Protocol):
+    """Short-lived per-session state the conversation needs across replicas.
+
+    Separate because it is not a ticket: a handoff waiting for details, the recent turns, and
+    the scrubbing of a phrase typed over several messages all key on the session.
+    """
+
+    def set_pending(self, session_id: str, payload: dict) -> None: ...
+    def take_pending(self, session_id: str, max_age_seconds: float) -> dict | None: ...
+    def record_turn(self, turn: dict) -> None: ...
+    def recent_turns(self, session_id: str, limit: int) -> list[dict]: ...
+    def scrub(self, fragments: tuple[str, ...], *, session_id: str | None = None,
+              ticket_id: str | None = None) -> int: ...
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """Append-only history for the stats and content-gap reports.
+
+    Separate because its readers (insights, the admin stats) never change tickets.
+    """
+
+    def add_feedback(self, feedback: dict) -> int: ...
+    def events(self, since: str) -> dict[str, list[dict]]: ...
+
+
+@runtime_checkable
+class HandoffQueue(TicketStore, SessionState, EventLog, Protocol):
+    """What the service and the API need from a queue backend: every part, plus its lifecycle
+    (`open` connects and migrates, `close` lets go of connections)."""
+
+    def open(self) -> HandoffQueue: ...
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- shared rules
+
+
+def state_message(row: dict, verb: str, agent: str | None = None) -> str:
+    """Why a ticket refuses an action, in words an agent can act on."""
+    if row["status"] == "claimed" and row["agent"] != agent:
+        return f"cannot {verb} this ticket: another agent ({row['agent']}) holds it"
+    if row["status"] == "open" and agent is not None:
+        return f"cannot {verb} this ticket: claim it first"
+    return f"cannot {verb} this ticket: it is {row['status']}"
+
+
+def dump(value: Any) -> str:
+    """A JSON value as stored: guarded, with sorted keys."""
+    return json.dumps(clean_tree(value), ensure_ascii=False, sort_keys=True)
+
+
+def clean(text: str | None) -> str | None:
+    """The storage guard: a value that still holds a phrase or key is stored redacted.
+
+    Bare hex is left to the service, which saw the conversation (a hash asked for, or
+    words about a key); a key named as one ("pk: 0x...") is still caught here."""
+    if not text:
+        return text
+    red = redact(text, expect_hash=True)
+    if red.found:
+        log.warning("storage guard: a secret reached the queue and was removed before writing")
+    return red.text
+
+
+def clean_tree(value: Any, label: str = "") -> Any:
+    """Every string in a JSON value, checked with its field name as context (a `tx_hash`
+    field holds a transaction hash, not a key)."""
+    if isinstance(value, str):
+        if not label:
+            return clean(value)
+        prefix = f"{label}: "
+        cleaned = clean(prefix + value) or ""
+        return cleaned[len(prefix):] if cleaned.startswith(prefix) else cleaned
+    if isinstance(value, dict):
+        return {k: clean_tree(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_tree(v) for v in value]
+    return value
+
+
+def scrub_tree(value: Any, fragments: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for f in fragments:
+            value = value.replace(f, PHRASE_MARK)
+        return value
+    if isinstance(value, dict):
+        return {k: scrub_tree(v, fragments) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_tree(v, fragments) for v in value]
+    return value
+
+
+def scrub_column(value: Any, fragments: tuple[str, ...]) -> Any:
+    """A stored text value with the fragments replaced; JSON values are walked, not searched
+    as text (a fragment's escaping there differs)."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in "{[":
+        try:
+            return dump(scrub_tree(json.loads(value), fragments))
+        except ValueError:
+            pass
+    return scrub_tree(value, fragments)
+
+
+def scrub_fragments(fragments: tuple[str, ...]) -> tuple[str, ...]:
+    """The fragments worth replacing: blank ones would match everywhere."""
+    return tuple(f for f in fragments if f.strip())
