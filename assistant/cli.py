@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from assistant.core import languages
 from assistant.core.config import Settings, load_settings
 from assistant.core.errors import AssistantError, ConfigError, KBValidationError
 from assistant.understanding.text import detect_lang
@@ -39,14 +40,14 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer one question, printing the /answer JSON")
     ask.add_argument("query")
-    ask.add_argument("--lang", choices=["en", "zh"])
+    ask.add_argument("--lang", choices=languages.codes())
     ask.add_argument("--session-id")
     ask.set_defaults(func=_ask)
 
     search = sub.add_parser("search", help="search articles, printing the /search JSON")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)
-    search.add_argument("--lang", choices=["en", "zh"])
+    search.add_argument("--lang", choices=languages.codes())
     search.add_argument("--category", help="only articles of this category")
     search.set_defaults(func=_search)
 
@@ -106,14 +107,6 @@ def _parser() -> argparse.ArgumentParser:
     gaps.add_argument("--format", choices=["md", "json"], default="md")
     gaps.add_argument("--out", type=Path, help="also write <out>.md and <out>.json")
     gaps.set_defaults(func=_gaps)
-
-    perf = sub.add_parser("bench", help="measure speed, memory and build times, write "
-                          "bench/reports/")
-    perf.add_argument("--quick", action="store_true", help="fewer requests, no 10,000-article KB")
-    perf.add_argument("--requests", type=int, help="requests per route and concurrency")
-    perf.add_argument("--workers", default="1,2", help="worker counts to load (default: 1,2)")
-    perf.add_argument("--report-dir", type=Path, help="report folder (default: bench/reports/)")
-    perf.set_defaults(func=_bench)
 
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
@@ -444,32 +437,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from assistant.tooling import bench
-
-    settings = _settings(args)
-    plan = bench.Plan.quick() if args.quick else bench.Plan()
-    try:
-        workers = tuple(int(w) for w in args.workers.split(","))
-    except ValueError:
-        print(f"error: --workers {args.workers!r}: give worker counts like 1,2", file=sys.stderr)
-        return 2
-    plan = dataclasses.replace(plan, workers=workers,
-                               requests=args.requests or plan.requests)
-    out = args.report_dir or Path(settings.eval_dir).parent / "bench" / "reports"
-    rep = bench.run(settings, plan, out, lambda m: print(m, file=sys.stderr, flush=True),
-                    kind="quick" if args.quick else "full")
-    for t in rep["targets"]:
-        state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
-        print(f"{t['target']}: {t['measured']} (goal {t['goal']}) {state}")
-    print(f"wrote {out}")
-    return 0
-
-
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from assistant.web.server import serve
 
     settings = _settings(args)
     _preflight(settings)
@@ -478,10 +447,8 @@ def _serve(args: argparse.Namespace) -> int:
     # pool threads spin on a small machine and slow every request; workers give parallelism.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(settings.embed_threads))
-    uvicorn.run("assistant.web.api:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers or settings.workers,
-                log_level=settings.log_level.lower(), http="assistant.web.api:NoDelayHttpProtocol",
-                access_log=False)  # the app logs each request itself, without query text
+    serve(host=args.host or settings.host, port=args.port or settings.port,
+          workers=args.workers or settings.workers, log_level=settings.log_level)
     return 0
 
 

@@ -6,7 +6,6 @@ classifier and the queue. Entry points (API, CLI, eval) use only this class.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -22,12 +21,13 @@ from assistant.understanding import entities as ent
 from assistant.deciding import templates
 from assistant.knowledge.articles import category_label, to_html
 from assistant.deciding.answerer import (REASON_EXPOSED, REASON_HUMAN, REASON_SCAM, REASON_THEFT,
-                                Decision, Signals, Thresholds, decide, without_human_request)
+                                Decision, Signals, Thresholds, decide)
 from assistant.core.config import Settings
 from assistant.knowledge.embedding import Embedder, make_embedder
 from assistant.core.errors import QueueError, TicketNotFound
 from assistant.handoff import insights
-from assistant.handoff.queue import HandoffQueue, NewTicket, Pace, open_queue
+from assistant.handoff.conversation import HandoffConversation, digest
+from assistant.handoff.queue import HandoffQueue, Pace, open_queue
 from assistant.knowledge.index import LoadedIndex, load_index, set_threads
 from assistant.understanding.intent import ARTICLES_FILE, ServingIntent, load_serving
 from assistant.understanding.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
@@ -35,7 +35,7 @@ from assistant.understanding.redaction import Redaction, SessionWindow
 from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.understanding.search import Marked, ResultCache, SearchIndex
 from assistant.understanding.text import analyze, detect_lang, is_traditional, normalize, to_traditional
-from assistant.core.types import OUT_OF_SCOPE, Action, Hit, Intent, Lang, Reply, Ticket
+from assistant.core.types import Action, Hit, Intent, Lang, Reply, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class Assistant:
             settings.queue_dsn, settings.queue_path,
             pace=Pace(settings.handoff_minutes_per_ticket, settings.handoff_pace_window),
             pool_size=settings.queue_pool_size, timeout_seconds=settings.queue_timeout_seconds)
+        self.handoff = HandoffConversation(self.queue, settings)
         self._state: _State | None = None
         self.window = SessionWindow(settings.secret_window_seconds)
         self._reload_lock = threading.Lock()
@@ -419,7 +420,7 @@ class Assistant:
         if self.settings.log_queries:
             log.debug("query (redacted): %s", red.loggable)
         lang = lang or detect_lang(text)
-        key = idempotency_key or (f"{session_id}:{_digest(text)}" if session_id else None)
+        key = idempotency_key or (f"{session_id}:{digest(text)}" if session_id else None)
         if tickets:
             followed = self._handoff_in_progress(text, lang, session_id, key, red.found,
                                                  skip_details)
@@ -613,94 +614,37 @@ class Assistant:
     def _hand_over(self, st: "_State", d: Decision, text: str, lang: Lang, intent: Intent,
                    session_id: str | None, titles: dict[str, str], skip_details: bool,
                    key: str | None) -> tuple[Ticket | None, list[str], list[str]]:
-        """Ask once for missing details, or queue the ticket. Returns ticket, needs, wording.
-
-        An urgent case is queued at once (details can follow); without a session there is
-        no next message to wait for, so the ticket is queued and the details asked as a
-        follow-up. A queue failure never loses the user: they get the support email.
-        """
+        """The hand-over (see `HandoffConversation`), worded: ticket, needs, lines."""
         answered = st.index.kb.get(d.article_id, lang) if d.article_id else None
         category = answered.category if answered is not None else intent.category
-        said = self._said(st, lang)
-        try:
-            if session_id:
-                active = self.queue.active_for_session(session_id)
-                if active is not None:
-                    self.queue.add_user_message(active.id, text, ent.extract(text).as_dict())
-                    return active, [], [templates.message(lang, "ticket_existing",
-                                                          ticket_id=active.id),
-                                        self._ticket_text(lang, active)]
-            history = (self.queue.recent_turns(session_id, self.settings.conversation_turns)
-                       if session_id else [])
-            candidates = [{"id": h.id, "title": titles.get(h.id, h.id),
-                           "score": round(h.score, 4)} for h in d.candidates]
-            query, story = text, history
-            topic = _topic(history) if d.reason == REASON_HUMAN and not d.article_id else None
-            if topic is not None:  # "talk to a person" after an answer: the problem is that one
-                at = history.index(topic)
-                query, story, category = topic["query"], history[at:], topic["category"]
-                if topic.get("article_id"):
-                    candidates = [{"id": topic["article_id"],
-                                   "title": said(topic["article_id"]), "score": None}]
-            details = _details([*(t["query"] for t in story), text])
-            needs = [f for f in self.settings.details_for(category) if f not in details]
-            spec = {"query": query, "lang": lang, "category": category, "reason": d.reason,
-                    "candidates": candidates, "priority": "urgent" if d.urgent else "normal",
-                    "details": details, "asked": _digest(text), "needs": needs}
-            if needs and session_id and not d.urgent and not skip_details:
-                self.queue.set_pending(session_id, spec)
-                return None, needs, [templates.message(
-                    lang, "needs", fields=templates.join_labels(lang, needs))]
-            ticket = self._create(spec, session_id, history, [text], key)
-            wording = [self._ticket_text(lang, ticket)]
-            if needs and not skip_details:
-                if session_id:
-                    self.queue.set_pending(session_id, {"ticket_id": ticket.id,
-                                                        "asked": _digest(text)})
-                wording.append(templates.message(lang, "needs_followup",
-                                                 fields=templates.join_labels(lang, needs)))
-            return ticket, needs if not skip_details else [], wording
-        except QueueError:
-            log.exception("ticket not created")
+        done = self.handoff.hand_over(d, text, lang, category, session_id, titles, skip_details,
+                                      key, self._said(st, lang))
+        fields = templates.join_labels(lang, list(done.needs)) if done.needs else ""
+        if done.outcome == "failed":
             return None, [], [templates.message(lang, "ticket_failed",
                                                 support_email=self.facts.support_email)]
+        if done.outcome == "asking":
+            return None, list(done.needs), [templates.message(lang, "needs", fields=fields)]
+        assert done.ticket is not None
+        if done.outcome == "existing":
+            return done.ticket, [], [templates.message(lang, "ticket_existing",
+                                                       ticket_id=done.ticket.id),
+                                     self._ticket_text(lang, done.ticket)]
+        lines = [self._ticket_text(lang, done.ticket)]
+        if done.follow_up:
+            lines.append(templates.message(lang, "needs_followup", fields=fields))
+        return done.ticket, list(done.needs), lines
 
     def _handoff_in_progress(self, text: str, lang: Lang, session_id: str | None,
                              key: str | None, redacted: bool,
                              skip_details: bool) -> Reply | None:
         """A retried request, or the user's reply to a request for details; else None."""
-        try:
-            if key is not None:
-                retried = self.queue.find_key(key)
-                if retried is not None:
-                    return self._ticket_reply(retried, lang, "handoff_retry", redacted)
-            if session_id is None:
-                return None
-            pending = self.queue.take_pending(session_id, self.settings.pending_details_seconds)
-            if pending is None:
-                return None
-            if pending.get("asked") == _digest(text):  # the same message again: ask again
-                self.queue.set_pending(session_id, pending)
-                return None
-            found: dict[str, str] = {}
-            if not (skip_details or _SKIP.match(text)):
-                found = ent.extract(text).as_dict()
-                if "problem" in pending.get("needs", []):
-                    found["problem"] = text[:_PROBLEM_MAX]
-            if "ticket_id" in pending:
-                ticket_id = pending["ticket_id"]
-                self.queue.add_user_message(ticket_id, text, found)
-                ticket = self.queue.ticket(ticket_id)
-                return self._ticket_reply(ticket, pending.get("lang", lang), "details_added",
-                                          redacted) if ticket else None
-            history = self.queue.recent_turns(session_id, self.settings.conversation_turns)
-            spec = {**pending, "details": {**pending.get("details", {}), **found}}
-            ticket = self._create(spec, session_id, history, [text], key)
-            return self._ticket_reply(ticket, pending.get("lang", lang), "", redacted,
-                                      category=pending.get("category"))
-        except QueueError:
-            log.exception("handoff follow-up failed")
+        followed = self.handoff.in_progress(text, lang, session_id, key, skip_details,
+                                            lambda lg: self._said(self.state, lg))
+        if followed is None:
             return None
+        return self._ticket_reply(followed.ticket, followed.lang, followed.opening, redacted,
+                                  category=followed.category)
 
     def _said(self, st: "_State", lang: Lang) -> Callable[[str], str]:
         """An article's title in the conversation's language (what the assistant offered)."""
@@ -708,24 +652,6 @@ class Assistant:
             article = st.index.kb.get(article_id, lang) if st.index else None
             return article.title if article else article_id
         return title
-
-    def _create(self, spec: dict, session_id: str | None, history: list[dict],
-                latest: list[str], key: str | None) -> Ticket:
-        """The ticket, with the conversation as the agent should read it: each of the
-        user's messages and what the assistant did with it."""
-        said = self._said(self.state, spec["lang"])
-        conversation: list[dict] = []
-        for t in history:
-            conversation.append({"role": "user", "text": t["query"], "at": t["at"]})
-            reply = _assistant_turn(t, spec["lang"], said)
-            if reply:
-                conversation.append({"role": "assistant", "text": reply, "at": t["at"]})
-        conversation += [{"role": "user", "text": t} for t in latest]
-        return self.queue.create(NewTicket(
-            query=spec["query"], lang=spec["lang"], reason=spec["reason"], session_id=session_id,
-            category=spec.get("category"), candidates=spec.get("candidates", []),
-            priority=spec.get("priority", "normal"), details=spec.get("details", {}),
-            conversation=conversation, idempotency_key=key))
 
     def _ticket_text(self, lang: Lang, ticket: Ticket) -> str:
         return templates.ticket_text(lang, ticket.id, ticket.position, ticket.eta_minutes,
@@ -776,53 +702,3 @@ class Assistant:
 
 _BARE_HASH = re.compile(r"^\s*(?:(?:tx|txid|hash|哈希)\s*[:：]?\s*)?(?:0x)?[0-9a-fA-F]{64}\s*$",
                         re.IGNORECASE)
-_SKIP = re.compile(r"^\s*(skip|no|none|n/?a|nothing|don'?t know|跳过|没有|不知道|不用了|略过)"
-                   r"[\s.!。!]*$", re.IGNORECASE)
-
-
-_PROBLEM_CHARS = 4  # "转账失败" is a problem; "help" is not
-_PROBLEM_MAX = 300
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-#: Categories that say nothing about the user's problem (a request for a person, chit-chat).
-_NO_TOPIC = {"", "contact", OUT_OF_SCOPE}
-
-
-def _topic(history: list[dict]) -> dict | None:
-    """The latest turn of the conversation about a problem: answered or offered a choice,
-    in a category that says what the problem is."""
-    for t in reversed(history):
-        if t.get("action") in ("answer", "clarify") and (t.get("category") or "") not in _NO_TOPIC:
-            return t
-    return None
-
-
-def _assistant_turn(turn: dict, lang: Lang, title: Callable[[str], str]) -> str:
-    """What the assistant did with one turn, in a line an agent reads."""
-    action, article = turn.get("action"), turn.get("article_id")
-    language = languages.get(lang)
-    if action == "answer" and article:
-        return language.message("turn_answered", title=title(article))
-    if action == "clarify":
-        return language.message("turn_clarified")
-    if action == "decline":
-        return language.message("turn_declined")
-    return ""  # a hand-over is the ticket itself
-
-
-def _details(texts: list[str]) -> dict[str, str]:
-    """Details found across messages; a later message wins.
-
-    The first message with more in it than a request for a person describes the `problem`.
-    """
-    found: dict[str, str] = {}
-    for t in texts:
-        found.update(ent.extract(t).as_dict())
-        rest = without_human_request(t)
-        if "problem" not in found and len(rest.replace(" ", "")) >= _PROBLEM_CHARS:
-            found["problem"] = rest[:_PROBLEM_MAX]
-    return found

@@ -1,5 +1,6 @@
-"""The layering the folders show: every import points down the table in the README, and no
-module imports itself back through others."""
+"""The layering the folders show: every import points down the table in the README, no
+module imports itself back through others, and the package never imports the harnesses in
+`bench/`."""
 
 from __future__ import annotations
 
@@ -60,6 +61,22 @@ def test_the_runtime_never_imports_the_tooling():
     graph = _graph()
     assert sorted(f"{m} -> {i}" for m in runtime for i in graph[m]
                   if i.startswith("assistant.tooling")) == []
+
+
+def test_the_package_never_imports_the_harnesses():
+    """`bench/` measures the package from outside: the package must run without it."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            found += [f"{_module(path)} -> {n}" for n in names
+                      if n == "bench" or n.startswith("bench.")]
+    assert found == []
 
 
 def test_no_cycles():

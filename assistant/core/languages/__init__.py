@@ -34,7 +34,8 @@ def _check(lang: Language) -> None:
     missing = [k for k in MESSAGE_KEYS if k not in lang.messages]
     if missing:
         raise ConfigError(f"language {lang.code!r}: messages missing {', '.join(missing)}")
-    for pattern in (*lang.human_request, *lang.human_alone, *lang.filler, *lang.theft_confirm):
+    for pattern in (*lang.human_request, *lang.human_alone, *lang.filler, *lang.theft_confirm,
+                    *lang.skip_words):
         try:
             re.compile(pattern)
         except re.error as exc:

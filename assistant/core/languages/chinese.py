@@ -67,5 +67,6 @@ LANGUAGE = Language(
     human_alone=(r"人工|客服|真人",),
     filler=(r"[请帮我你好吧呢啊一下快点]",),
     theft_confirm=(r"被盗了?|被盜了?|被偷了?|资产被盗了?|資產被盜了?",),
+    skip_words=(r"跳过|没有|不知道|不用了|略过",),
     bip39=("chinese_simplified", "chinese_traditional"),
 )

@@ -89,5 +89,6 @@ LANGUAGE = Language(
             r"an|the|now|just|hi|hello|hey|help|with|and|or|ok|okay)\b",),
     theft_confirm=(r"stolen|my funds were stolen|(yes,? )?(they|it|funds|my funds) (were|was) "
                    r"(stolen|taken)",),
+    skip_words=(r"skip|no|none|n/?a|nothing|don'?t know",),
     bip39=("english",),
 )

@@ -38,6 +38,7 @@ class Language:
     human_alone: tuple[str, ...] = ()           # whole-message words that ask for a person
     filler: tuple[str, ...] = ()                # regexes: courtesy words, not a problem
     theft_confirm: tuple[str, ...] = ()         # whole replies that confirm a theft
+    skip_words: tuple[str, ...] = ()            # whole replies that decline to give details
     bip39: tuple[str, ...] = ()                 # python-mnemonic word list names
     follows_user_script: bool = False           # replies converted to the user's script
     cjk_typography: bool = False                # full-width punctuation rules (linter)

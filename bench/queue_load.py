@@ -2,7 +2,10 @@
 reply and resolve them. Prints tickets per second and latencies per backend, then checks that
 no ticket was lost, duplicated or claimed twice.
 
-Run with `scripts/bench-queue` (see the README); a report goes to bench/reports/queue.{json,md}.
+    python -m bench.queue_load [--users 16] [--per-user 25] [--agents 4]
+                               [--backends sqlite,postgres] [--pg-dsn DSN] [--out DIR]
+
+Writes bench/reports/queue.{json,md}.
 """
 
 from __future__ import annotations
@@ -13,76 +16,69 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-
-from assistant.tooling.bench import free_port, machine
-from assistant.core.config import ROOT
+from bench import REPORTS
+from bench.loadgen import FAILURES, Connection, Server, machine, percentile, run_async
 
 TOKEN = "bench-agent-token-" + "x" * 16
+AGENT = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+def _p50_p99(seconds: list[float]) -> dict[str, float]:
+    """Median and 99th percentile in ms (0 when nothing was measured)."""
+    return {name: round((percentile(seconds, p) or 0.0) * 1000, 2)
+            for name, p in (("p50", 50), ("p99", 99))}
 
 
-async def _wait_ready(client: httpx.AsyncClient, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.3)
-    raise SystemExit("the server did not become ready; see its log above")
-
-
-async def _load(base: str, users: int, per_user: int, agents: int) -> dict:
+async def _load(port: int, users: int, per_user: int, agents: int) -> dict:
     created: list[str] = []
-    create_ms: list[float] = []
-    claim_ms: list[float] = []
-    resolve_ms: list[float] = []
+    create_s: list[float] = []
+    claim_s: list[float] = []
+    resolve_s: list[float] = []
     resolved: list[tuple[str, str]] = []
     errors = 0
     users_done = asyncio.Event()
-    limits = httpx.Limits(max_connections=users + agents + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        await _wait_ready(client)
-        started = time.perf_counter()
+    started = time.perf_counter()
 
-        async def user(n: int) -> None:
-            nonlocal errors
+    async def user(n: int) -> None:
+        nonlocal errors
+        async with Connection(port, timeout=60) as conn:
             for i in range(per_user):
                 t0 = time.perf_counter()
-                r = await client.post("/answer", json={
-                    "query": "转人工" if (n + i) % 2 else "I want to talk to a human",
-                    "session_id": f"bench-{n}-{i}", "skip_details": True})
-                create_ms.append(time.perf_counter() - t0)
-                ticket = r.json().get("ticket") if r.status_code == 200 else None
+                try:
+                    r = await conn.request("POST", "/answer", {
+                        "query": "转人工" if (n + i) % 2 else "I want to talk to a human",
+                        "session_id": f"bench-{n}-{i}", "skip_details": True})
+                except FAILURES:
+                    errors += 1
+                    continue
+                create_s.append(time.perf_counter() - t0)
+                ticket = r.json().get("ticket") if r.status == 200 else None
                 if ticket is None:
                     errors += 1
                     continue
                 created.append(ticket["id"])
 
-        async def agent(n: int) -> None:
-            nonlocal errors
-            headers = {"Authorization": f"Bearer {TOKEN}"}
+    async def agent(n: int) -> None:
+        nonlocal errors
+        async with Connection(port, timeout=60) as conn:
             while True:
                 t0 = time.perf_counter()
-                r = await client.post("/agent/tickets/claim", headers=headers)
-                claim_ms.append(time.perf_counter() - t0)
-                ticket = r.json().get("ticket") if r.status_code == 200 else None
-                if r.status_code != 200:
+                try:
+                    r = await conn.request("POST", "/agent/tickets/claim", headers=AGENT)
+                except FAILURES:
+                    errors += 1
+                    if users_done.is_set():
+                        return
+                    await asyncio.sleep(0.01)
+                    continue
+                claim_s.append(time.perf_counter() - t0)
+                ticket = r.json().get("ticket") if r.status == 200 else None
+                if r.status != 200:
                     errors += 1
                 if ticket is None:
                     if users_done.is_set():
@@ -90,63 +86,58 @@ async def _load(base: str, users: int, per_user: int, agents: int) -> dict:
                     await asyncio.sleep(0.01)
                     continue
                 tid = ticket["id"]
-                await client.post(f"/agent/tickets/{tid}/reply", headers=headers,
-                                  json={"text": "Checking this now."})
-                t0 = time.perf_counter()
-                r = await client.post(f"/agent/tickets/{tid}/resolve", headers=headers,
-                                      json={"resolution": f"done by agent {n}"})
-                resolve_ms.append(time.perf_counter() - t0)
-                if r.status_code == 200:
+                try:
+                    await conn.request("POST", f"/agent/tickets/{tid}/reply",
+                                       {"text": "Checking this now."}, AGENT)
+                    t0 = time.perf_counter()
+                    r = await conn.request("POST", f"/agent/tickets/{tid}/resolve",
+                                           {"resolution": f"done by agent {n}"}, AGENT)
+                except FAILURES:
+                    errors += 1
+                    continue
+                resolve_s.append(time.perf_counter() - t0)
+                if r.status == 200:
                     resolved.append((tid, f"agent{n}"))
                 else:
                     errors += 1
 
-        agent_tasks = [asyncio.create_task(agent(n)) for n in range(agents)]
-        await asyncio.gather(*(user(n) for n in range(users)))
-        users_done.set()
-        await asyncio.gather(*agent_tasks)
-        elapsed = time.perf_counter() - started
-        final = await client.get("/agent/tickets", params={"status": "open"},
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    agent_tasks = [asyncio.create_task(agent(n)) for n in range(agents)]
+    await asyncio.gather(*(user(n) for n in range(users)))
+    users_done.set()
+    await asyncio.gather(*agent_tasks)
+    elapsed = time.perf_counter() - started
+    async with Connection(port) as conn:
+        final = await conn.request("GET", "/agent/tickets?status=open", headers=AGENT)
     ids = [t for t, _ in resolved]
     return {
         "tickets": len(created), "requests": users * per_user, "errors": errors,
         "seconds": round(elapsed, 2),
         "tickets_per_second": round(len(created) / elapsed, 1) if elapsed else 0.0,
-        "create_ms": {"p50": _pct(create_ms, 0.5), "p99": _pct(create_ms, 0.99)},
-        "claim_ms": {"p50": _pct(claim_ms, 0.5), "p99": _pct(claim_ms, 0.99)},
-        "resolve_ms": {"p50": _pct(resolve_ms, 0.5), "p99": _pct(resolve_ms, 0.99)},
+        "create_ms": _p50_p99(create_s), "claim_ms": _p50_p99(claim_s),
+        "resolve_ms": _p50_p99(resolve_s),
         "lost": len(set(created) - set(ids)),
         "duplicated": len(created) - len(set(created)),
         "resolved_twice": len(ids) - len(set(ids)),
-        "left_open": len(final.json().get("tickets", [])) if final.status_code == 200 else -1,
+        "left_open": len(final.json().get("tickets", [])) if final.status == 200 else -1,
         "agents_used": len({a for _, a in resolved}),
-        "mean_create_ms": round(statistics.fmean(create_ms) * 1000, 2) if create_ms else 0,
+        "mean_create_ms": round(statistics.fmean(create_s) * 1000, 2) if create_s else 0,
     }
 
 
 def run_backend(name: str, dsn: str, args: argparse.Namespace, workdir: Path) -> dict:
-    port = free_port()
+    """One server process on `dsn`, loaded until every ticket is resolved."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "ASSISTANT_QUEUE_DSN": dsn, "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",
            "ASSISTANT_AGENT_TOKENS": json.dumps({"bench": TOKEN}),
            "ASSISTANT_DATA_DIR": str(workdir / "data")}
-    log_path = workdir / f"server-{name}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port",
-                                 str(port)], env=env, stdout=log, stderr=log)
-    try:
-        # Its own thread and event loop: the caller may already run one (a notebook, a test).
-        with ThreadPoolExecutor(1) as pool:
-            result = pool.submit(asyncio.run, _load(f"http://127.0.0.1:{port}", args.users,
-                                                    args.per_user, args.agents)).result()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with Server(env).start(workdir / f"server-{name}.log") as server:
+        server.wait_for("GET", "/readyz", timeout=180)
+        result = run_async(_load(server.port, args.users, args.per_user, args.agents))
     return {"backend": name, **result}
 
 
 def _pg_schema(dsn: str) -> tuple[str, str]:
+    """A fresh schema per run, so runs never see each other's tickets."""
     import psycopg
 
     schema = "bench_" + secrets.token_hex(4)
@@ -194,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backends", default="sqlite,postgres")
     p.add_argument("--pg-dsn", default=os.environ.get(
         "ASSISTANT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "reports")
+    p.add_argument("--out", type=Path, default=REPORTS)
     args = p.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:

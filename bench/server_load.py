@@ -1,41 +1,42 @@
-"""Performance benchmark: the real server under load, its cold start and memory, and index
-builds of the starter KB and of synthetic KBs.
+"""The real server under load, its cold start and memory, and index builds of the starter KB
+and of synthetic KBs: the numbers behind the README's performance targets.
 
-`assistant bench` starts `assistant serve` (uvicorn) on a free loopback port, sends a bounded
-number of requests at several concurrencies from an asyncio HTTP/1.1 client of its own (one
-keep-alive connection per simulated client, so the client costs little of the CPU it
-measures), and writes `bench/reports/bench.json` and `bench.md` with the machine described.
-Every request embeds its query: the server's query cache is turned off for the run.
+Starts `assistant serve` (uvicorn) on a free loopback port, sends a bounded number of requests
+at several concurrencies with `bench.loadgen`, and writes `bench/reports/bench.json` and
+`bench.md` with the machine described. Every request embeds its query: the server's query and
+search caches are off for the run.
+
+    python -m bench.server_load [--quick] [--workers 1,2] [--requests N] [--report-dir DIR]
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
+import dataclasses
 import json
 import os
-import platform
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
-from assistant.core.config import ROOT, Settings
+from assistant.core.config import ROOT, Settings, load_settings
+from assistant.core.errors import ConfigError
 from assistant.core.types import CATEGORIES
+from bench import REPORTS
+from bench.loadgen import Server, closed_loop, encode_request, machine, request_once, run_async
 
 Log = Callable[[str], None]
 
-#: The targets this project holds itself to on a 2-core machine (README, "Measured").
+#: The targets this project holds itself to on a 2-core machine (README, "Performance").
 TARGETS = {
     "answer_p50_ms_c4": 5.0, "answer_p99_ms_c4": 20.0, "answer_rps_2_workers": 400.0,
     "search_p50_ms": 3.0, "cold_start_s": 1.0, "rss_mb_per_worker": 200.0,
@@ -56,41 +57,6 @@ class Plan:
     @classmethod
     def quick(cls) -> "Plan":
         return cls(requests=300, cold_starts=2, synthetic=(1000,))
-
-
-# ---------------------------------------------------------------- the machine
-
-def machine() -> dict:
-    """CPU model, cores, memory, load, Python and library versions."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = None
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
-        mem_gb = round(kb / 1024 / 1024, 1)
-    except (OSError, IndexError, ValueError):
-        pass
-
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(), "platform": platform.platform(),
-        "torch": version("torch"), "onnxruntime": version("onnxruntime"),
-        "faiss": version("faiss-cpu"), "scikit-learn": version("scikit-learn"),
-        "uvicorn": version("uvicorn"),
-    }
 
 
 # ---------------------------------------------------------------- synthetic knowledge bases
@@ -213,76 +179,24 @@ def measure_builds(plan: Plan, work: Path, env: dict[str, str], log: Log) -> dic
     return results
 
 
-# ---------------------------------------------------------------- the server
+# ---------------------------------------------------------------- the serving processes
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def serving_pids(server: Server) -> list[int]:
+    """The processes that serve requests: uvicorn's workers, or the one process."""
+    assert server.proc is not None
+    return [p for p in _children(server.proc.pid) if "spawn_main" in _cmd(p)] or \
+        [server.proc.pid]
 
 
-@dataclass
-class Server:
-    """`assistant serve` in a child process, on loopback."""
+def worker_rss_mb(server: Server) -> list[float]:
+    """Resident memory of each serving process."""
+    return [round(_rss_kb(p) / 1024, 1) for p in serving_pids(server)]
 
-    env: dict[str, str]
-    workers: int = 1
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen | None = None
-    started: float = 0.0
 
-    def start(self, log_file: Path) -> None:
-        self._log_file = log_file
-        self._log = open(log_file, "ab")  # noqa: SIM115 - closed in stop()
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port",
-             str(self.port), "--workers", str(self.workers)],
-            env=self.env, stdout=self._log, stderr=self._log, start_new_session=True)
-
-    def wait_first_answer(self, timeout: float = 120.0) -> float:
-        """Seconds from launch to the first 200 on POST /answer."""
-        body = json.dumps({"query": "I forgot my wallet password"}).encode()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                tail = self._log_file.read_text("utf-8", "replace").strip().splitlines()[-5:]
-                raise RuntimeError(f"server exited with {self.proc.returncode}: "
-                                   + " | ".join(tail))
-            try:
-                status, _ = _request_once("127.0.0.1", self.port, "POST", "/answer", body)
-                if status == 200:
-                    return time.perf_counter() - self.started
-            except OSError:
-                pass
-            time.sleep(0.005)
-        raise RuntimeError("server did not answer in time")
-
-    def worker_rss_mb(self) -> list[float]:
-        """Resident memory of each process that serves (the workers, or the one process)."""
-        assert self.proc is not None
-        children = _children(self.proc.pid)
-        serving = [p for p in children if "spawn_main" in _cmd(p)] or [self.proc.pid]
-        return [round(_rss_kb(p) / 1024, 1) for p in serving]
-
-    def cpu_seconds(self) -> float:
-        """CPU time used so far by the serving processes (robust to other load on the
-        machine, unlike latency)."""
-        assert self.proc is not None
-        pids = [p for p in _children(self.proc.pid) if "spawn_main" in _cmd(p)] or \
-            [self.proc.pid]
-        return sum(_cpu_seconds(p) for p in pids)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
+def cpu_seconds(server: Server) -> float:
+    """CPU time the serving processes used so far (robust to other load on the machine,
+    unlike latency)."""
+    return sum(_cpu_seconds(p) for p in serving_pids(server))
 
 
 def _children(pid: int) -> list[int]:
@@ -317,81 +231,7 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _request_once(host: str, port: int, method: str, path: str, body: bytes = b"") -> tuple:
-    with socket.create_connection((host, port), timeout=5) as s:
-        s.sendall(_http(method, path, body, keep_alive=False))
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
-    return status, data
-
-
-def _http(method: str, path: str, body: bytes, keep_alive: bool = True) -> bytes:
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
-            f"Content-Type: application/json\r\n"
-            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n")
-    return head.encode() + body
-
-
 # ---------------------------------------------------------------- load
-
-async def _client(port: int, requests: list[bytes], next_index: list[int],
-                  latencies: list[float], errors: list[str]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while next_index[0] < len(requests):
-            raw = requests[next_index[0]]
-            next_index[0] += 1
-            started = time.perf_counter()
-            try:
-                writer.write(raw)
-                status_line = await reader.readline()
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                status = int(status_line.split(b" ", 2)[1])
-            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
-                errors.append(type(exc).__name__)
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                continue
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                errors.append(str(status))
-    finally:
-        writer.close()
-
-
-async def _load(port: int, requests: list[bytes], concurrency: int) -> dict:
-    latencies: list[float] = []
-    errors: list[str] = []
-    cursor = [0]
-    started = time.perf_counter()
-    await asyncio.gather(*(_client(port, requests, cursor, latencies, errors)
-                           for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return summarize(latencies, errors, elapsed, concurrency)
-
-
-def summarize(latencies: list[float], errors: list[str], elapsed: float,
-              concurrency: int) -> dict:
-    ms = sorted(x * 1000 for x in latencies)
-
-    def pct(p: float) -> float | None:
-        if not ms:
-            return None
-        return round(ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))], 2)
-
-    return {"concurrency": concurrency, "requests": len(latencies) + sum(
-                1 for e in errors if not e.isdigit()),
-            "rps": round(len(latencies) / elapsed, 1) if elapsed > 0 else None,
-            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
-            "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
-            "errors": len(errors), "error_kinds": sorted(set(errors))[:5]}
-
 
 def load_requests(n: int, seed: int = 0) -> dict[str, list[bytes]]:
     """`n` requests per route from the wallet eval messages (both languages): whole messages
@@ -408,49 +248,47 @@ def load_requests(n: int, seed: int = 0) -> dict[str, list[bytes]]:
     answer, search = [], []
     for i in range(n):
         text = texts[i % len(texts)]
-        answer.append(_http("POST", "/answer", json.dumps({"query": text}).encode()))
+        answer.append(encode_request("POST", "/answer", json.dumps({"query": text}).encode()))
         cut = max(3, min(len(text), rng.randint(4, 24)))
-        search.append(_http("GET", f"/search?q={quote(text[:cut].strip() or text)}&k=5", b""))
+        search.append(encode_request("GET", f"/search?q={quote(text[:cut].strip() or text)}&k=5"))
     return {"answer": answer, "search": search}
+
+
+def _load(server: Server, requests: list[bytes], concurrency: int) -> dict:
+    return run_async(closed_loop(server.port, [[r] for r in requests], concurrency))
 
 
 def measure_server(plan: Plan, env: dict[str, str], work: Path, log: Log) -> dict:
     """Cold starts, then load at each concurrency and worker count, then memory."""
     results: dict = {"cold_start_s": [], "runs": []}
     reqs = load_requests(plan.requests)
+    first_answer = json.dumps({"query": "I forgot my wallet password"}).encode()
     for i in range(plan.cold_starts):
-        server = Server(env)
-        server.start(work / "server.log")
-        try:
-            results["cold_start_s"].append(round(server.wait_first_answer(), 3))
-            results.setdefault("rss_mb_idle", server.worker_rss_mb())
-        finally:
-            server.stop()
+        with Server(env).start(work / "server.log") as server:
+            results["cold_start_s"].append(round(server.wait_for("POST", "/answer",
+                                                                 first_answer), 3))
+            results.setdefault("rss_mb_idle", worker_rss_mb(server))
         log(f"  cold start {i + 1}: {results['cold_start_s'][-1]} s")
     for workers in plan.workers:
-        server = Server(env, workers=workers)
-        server.start(work / "server.log")
-        try:
-            server.wait_first_answer()
+        with Server(env, workers=workers).start(work / "server.log") as server:
+            server.wait_for("POST", "/answer", first_answer)
             if workers > 1:  # every worker loaded before measuring
                 time.sleep(1.0)
                 for _ in range(8 * workers):
-                    _request_once("127.0.0.1", server.port, "GET", "/healthz")
+                    request_once(server.port, "GET", "/healthz")
             for route in ("answer", "search"):
-                asyncio.run(_load(server.port, reqs[route][: min(50, plan.requests)], 2))
+                _load(server, reqs[route][: min(50, plan.requests)], 2)
                 for c in plan.concurrencies:
-                    cpu_before = server.cpu_seconds()
-                    r = asyncio.run(_load(server.port, reqs[route], c))
-                    cpu = server.cpu_seconds() - cpu_before
+                    cpu_before = cpu_seconds(server)
+                    r = _load(server, reqs[route], c)
+                    cpu = cpu_seconds(server) - cpu_before
                     r.update(route=route, workers=workers,
                              server_cpu_ms=round(cpu / max(1, len(reqs[route])) * 1000, 2))
                     results["runs"].append(r)
                     log(f"  {workers} worker(s) {route} c={c}: {r['rps']} req/s, p50 "
                         f"{r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
                         f"errors {r['errors']}, server CPU {r['server_cpu_ms']} ms/request")
-            results.setdefault("rss_mb_after_load", {})[str(workers)] = server.worker_rss_mb()
-        finally:
-            server.stop()
+            results.setdefault("rss_mb_after_load", {})[str(workers)] = worker_rss_mb(server)
     return results
 
 
@@ -554,6 +392,8 @@ def check_targets(report: dict) -> list[dict]:
 
 
 def write_reports(report: dict, out_dir: Path) -> list[Path]:
+    """`bench.{json,md}` for a full run, `bench-quick.*` for a quick one; a backend other
+    than the default adds its name, so runs never overwrite each other's reports."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = "bench" if report["kind"] == "full" else "bench-quick"
     if report.get("backend", "onnx") != "onnx":  # the default backend's report has no suffix
@@ -610,3 +450,35 @@ def markdown(report: dict) -> str:
                      f"{c['wall_s']} | {i['build_s']} | {i['wall_s']} |")
     lines += ["", f"Whole run: {report['seconds']} s.", ""]
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer requests, no 10,000-article KB")
+    p.add_argument("--requests", type=int, help="requests per route and concurrency")
+    p.add_argument("--workers", default="1,2", help="worker counts to load (default: 1,2)")
+    p.add_argument("--report-dir", type=Path, default=REPORTS,
+                   help="report folder (default: bench/reports/)")
+    args = p.parse_args(argv)
+    try:
+        workers = tuple(int(w) for w in args.workers.split(","))
+    except ValueError:
+        p.error(f"--workers {args.workers!r}: give worker counts like 1,2")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    plan = Plan.quick() if args.quick else Plan()
+    plan = dataclasses.replace(plan, workers=workers, requests=args.requests or plan.requests)
+    report = run(settings, plan, args.report_dir, lambda m: print(m, file=sys.stderr, flush=True),
+                 kind="quick" if args.quick else "full")
+    for t in report["targets"]:
+        state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        print(f"{t['target']}: {t['measured']} (goal {t['goal']}) {state}")
+    print(f"wrote {args.report_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

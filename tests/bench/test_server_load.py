@@ -1,22 +1,25 @@
-"""The benchmark's parts: synthetic KBs, statistics, targets and the report."""
+"""The server-load harness's parts: synthetic KBs, the requests it sends, targets and the
+report."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from assistant.tooling import bench
 from assistant.knowledge.kb import content_hash, load_kb
+from bench import server_load
 
 
 def test_synthetic_kb_is_valid_and_sized(tmp_path):
-    root = bench.synthetic_kb(tmp_path / "kb", 40, questions=4)
+    root = server_load.synthetic_kb(tmp_path / "kb", 40, questions=4)
     kb = load_kb(root)  # raises on any invalid file
     assert len(kb.articles) == 40 and len(kb.ids()) == 20
     assert all(len(a.questions) == 4 for a in kb.articles)
     assert {a.lang for a in kb.articles} == {"en", "zh"}
     assert len(kb.out_of_scope) > 50
     before = content_hash(root)
-    edited = bench.edit_one_article(root)
+    edited = server_load.edit_one_article(root)
     assert content_hash(root) != before
     assert "one more way users ask this" in edited.read_text("utf-8")
     assert len(load_kb(root).articles) == 40
@@ -24,15 +27,16 @@ def test_synthetic_kb_is_valid_and_sized(tmp_path):
 
 def test_synthetic_kb_refuses_more_than_it_can_make(tmp_path):
     with pytest.raises(ValueError, match="at most"):
-        bench.synthetic_kb(tmp_path / "kb", 10**6)
+        server_load.synthetic_kb(tmp_path / "kb", 10**6)
 
 
-def test_summarize_percentiles_and_errors():
-    latencies = [i / 1000 for i in range(1, 101)]  # 1..100 ms
-    r = bench.summarize(latencies, ["500", "ConnectionResetError"], elapsed=2.0, concurrency=4)
-    assert r["p50_ms"] == pytest.approx(51.0) and r["p99_ms"] == pytest.approx(99.0)
-    assert r["rps"] == 50.0 and r["errors"] == 2 and r["requests"] == 101
-    assert r["error_kinds"] == ["500", "ConnectionResetError"]
+def test_requests_are_eval_messages_whole_and_typed_so_far():
+    reqs = server_load.load_requests(6)
+    assert len(reqs["answer"]) == len(reqs["search"]) == 6
+    head, body = reqs["answer"][0].split(b"\r\n\r\n", 1)
+    assert head.startswith(b"POST /answer HTTP/1.1") and json.loads(body)["query"]
+    assert all(r.startswith(b"GET /search?q=") and b"&k=5 HTTP/1.1" in r
+               for r in reqs["search"])
 
 
 def _report(answer_p50: float, rps_2w: float) -> dict:
@@ -60,22 +64,46 @@ def _report(answer_p50: float, rps_2w: float) -> dict:
 def test_targets_are_judged_from_the_measurements():
     report = _report(answer_p50=4.0, rps_2w=450.0)
     got = {t["target"].split(" (")[0]: (t["measured"], t["met"])
-           for t in bench.check_targets(report)}
+           for t in server_load.check_targets(report)}
     assert got["answer_p50_ms_c4"] == (4.0, True)  # judged with 2 workers, as deployed
     assert got["answer_rps_2_workers"] == (450.0, True)
     assert got["cold_start_s"] == (0.9, True)  # the median of the cold starts
     assert got["rss_mb_per_worker"] == (210.0, False)  # the largest worker counts
     assert got["build_1000_s"] == (20.0, False)
     assert got["incremental_s"] == (1.5, True)
-    slow = {t["target"].split(" (")[0]: t["met"] for t in bench.check_targets(_report(6.0, 100.0))}
+    slow = {t["target"].split(" (")[0]: t["met"]
+            for t in server_load.check_targets(_report(6.0, 100.0))}
     assert slow["answer_p50_ms_c4"] is False and slow["answer_rps_2_workers"] is False
+
+
+def test_targets_not_measured_are_neither_met_nor_missed():
+    report = _report(4.0, 450.0)
+    report["builds"] = {}
+    got = {t["target"]: t["met"] for t in server_load.check_targets(report)}
+    assert got["build_1000_s"] is None and got["incremental_s"] is None
 
 
 def test_report_names_the_machine_and_load(tmp_path):
     report = _report(4.0, 450.0)
-    report["targets"] = bench.check_targets(report)
-    json_path, md_path = bench.write_reports(report, tmp_path)
+    report["targets"] = server_load.check_targets(report)
+    json_path, md_path = server_load.write_reports(report, tmp_path)
     md = md_path.read_text("utf-8")
     assert "Test CPU, 2 cores" in md and "Load average at the start: 0.5" in md
     assert "| `POST /answer` | 2 | 16 |" in md and "| synthetic_1000 |" in md
     assert json_path.name == "bench-quick.json"
+    full = {**report, "kind": "full"}
+    assert [p.name for p in server_load.write_reports(full, tmp_path)] == ["bench.json",
+                                                                           "bench.md"]
+
+
+def test_report_folder_is_bench_reports():
+    from assistant.core.config import ROOT
+    from bench import REPORTS
+
+    assert REPORTS == ROOT / "bench" / "reports"
+
+
+def test_bad_worker_counts_are_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        server_load.main(["--workers", "one,two"])
+    assert exc.value.code == 2 and "worker counts like 1,2" in capsys.readouterr().err
