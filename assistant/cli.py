@@ -359,7 +359,7 @@ def _safety_train(args: argparse.Namespace) -> int:
 
 def _print_summary(name: str, rep: dict) -> None:
     keys = ("answer_accuracy", "coverage", "wrong_answer_rate", "handoff_recall",
-            "decline_recall", "intent_accuracy", "hit_at_1", "latency_ms_p50")
+            "decline_recall", "intent_accuracy", "hit_at_1")
     print(f"{name}: " + ", ".join(f"{k}={rep.get(k)}" for k in keys))
     for lang, m in rep.get("by_lang", {}).items():
         print(f"  {lang}: " + ", ".join(f"{k}={m.get(k)}" for k in keys))
@@ -430,8 +430,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     out = settings.eval_dir / "reports" / f"benchmark-{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")
-    keys = ("accuracy", "inscope_accuracy", "oos_recall", "oos_precision", "train_seconds",
-            "n_test")
+    keys = ("accuracy", "inscope_accuracy", "oos_recall", "oos_precision", "n_test")
     print(f"{name}: " + ", ".join(f"{k}={rep[k]}" for k in keys))
     print(f"wrote {out}")
     return 0

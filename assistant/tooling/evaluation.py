@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 ACTIONS = ("answer", "handoff", "decline")
 METRIC_KEYS = ("answer_accuracy", "coverage", "wrong_answer_rate", "handoff_precision",
                "handoff_recall", "decline_precision", "decline_recall", "intent_accuracy",
-               "hit_at_1", "hit_at_3", "mrr", "latency_ms_p50", "latency_ms_p95")
+               "hit_at_1", "hit_at_3", "mrr")
 
 
 class EvalSetError(AssistantError):
@@ -155,7 +155,6 @@ def metrics(obs: list[Observation], decisions: list[Decision]) -> dict[str, floa
     confident_wrong = sum(1 for o, d in zip(obs, decisions)
                           if d.article_id is not None and d.article_id not in o.row.articles)
     ranks = [_rank(o) for o, _ in answer_rows]
-    lat = [o.trace.latency_ms for o in obs]
     m: dict[str, float | int | None] = {
         "n": n,
         "answer_accuracy": _ratio(correct, len(answered)),
@@ -172,8 +171,6 @@ def metrics(obs: list[Observation], decisions: list[Decision]) -> dict[str, floa
         "hit_at_1": _ratio(sum(1 for r in ranks if r == 1), len(ranks)),
         "hit_at_3": _ratio(sum(1 for r in ranks if r and r <= 3), len(ranks)),
         "mrr": _ratio(sum(1.0 / r for r in ranks if r), len(ranks)),
-        "latency_ms_p50": round(float(np.percentile(lat, 50)), 2) if lat else None,
-        "latency_ms_p95": round(float(np.percentile(lat, 95)), 2) if lat else None,
     }
     for action in ("handoff", "decline"):
         predicted = [o for o, d in zip(obs, decisions) if d.action == action]
