@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +120,174 @@ def test_help_lists_every_command_with_a_line(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert all(name in out for name in commands.choices)
+
+
+# ---------------------------------------------------------------- start-up failures: one line
+
+
+def _serve_env(tiny_settings, tmp_path, **extra: str) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+            "ASSISTANT_INDEX_DIR": str(tiny_settings.index_dir),
+            "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+            "ASSISTANT_THRESHOLDS_FILE": str(tmp_path / "none.json"),
+            "ASSISTANT_QUEUE_TIMEOUT_SECONDS": "3", **extra}
+
+
+def _serve_fails(env: dict[str, str], timeout: float = 120) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--port", "0"],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, proc.stderr
+
+
+def _one_line(stderr: str, start: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(start), stderr
+    return lines[0]
+
+
+def test_a_short_admin_token_is_refused_like_an_agent_token(tiny_settings, tmp_path):
+    code, err = _serve_fails(_serve_env(tiny_settings, tmp_path, ASSISTANT_ADMIN_TOKEN="a"))
+    line = _one_line(err, "error: invalid settings: ASSISTANT_ADMIN_TOKEN is shorter than 16 "
+                          "characters")
+    assert code == 2 and "got (hidden)" in line
+
+
+def test_a_read_only_sqlite_dsn_names_the_dsn(tiny_settings, tmp_path):
+    from tests.disk_support import read_only_folder
+
+    with read_only_folder(tmp_path / "ro") as ro:
+        dsn = f"sqlite:///{ro}/queue.sqlite3"
+        code, err = _serve_fails(_serve_env(tiny_settings, tmp_path, ASSISTANT_QUEUE_DSN=dsn))
+    line = _one_line(err, f"error: ASSISTANT_QUEUE_DSN={dsn}: the handoff queue cannot take "
+                          "writes")
+    assert code == 2 and "ASSISTANT_DATA_DIR" not in line
+
+
+def test_a_read_only_data_dir_names_the_data_dir(tiny_settings, tmp_path):
+    from tests.disk_support import read_only_folder
+
+    with read_only_folder(tmp_path / "ro") as ro:
+        code, err = _serve_fails(_serve_env(tiny_settings, tmp_path,
+                                            ASSISTANT_DATA_DIR=str(ro / "data")))
+    _one_line(err, f"error: ASSISTANT_DATA_DIR={ro / 'data'} cannot be created")
+    assert code == 2
+
+
+def test_a_full_disk_at_start_up_is_one_line_naming_the_setting(tiny_settings, tmp_path):
+    from tests.disk_support import fill, tiny_disk
+
+    with tiny_disk(tmp_path / "disk", size_kb=128) as disk:
+        (disk / "data").mkdir()
+        fill(disk)
+        code, err = _serve_fails(_serve_env(tiny_settings, tmp_path,
+                                            ASSISTANT_DATA_DIR=str(disk / "data")))
+    line = _one_line(err, f"error: ASSISTANT_DATA_DIR={disk / 'data'}: the handoff queue "
+                          "cannot take writes")
+    assert code == 2 and "disk is full" in line and "free disk space" in line
+
+
+def test_an_unreachable_postgres_is_one_line_naming_the_dsn(tiny_settings, tmp_path):
+    dsn = "postgresql://nobody:hunter2@127.0.0.1:1/none"
+    code, err = _serve_fails(_serve_env(tiny_settings, tmp_path, ASSISTANT_QUEUE_DSN=dsn))
+    line = _one_line(err, "error: ASSISTANT_QUEUE_DSN=postgresql://nobody@127.0.0.1:1/none: "
+                          "the handoff queue cannot take writes")
+    assert code == 2 and "Connection refused" in line and "hunter2" not in line
+
+
+def test_an_index_that_fails_to_load_in_the_worker_is_one_line(tiny_settings, tmp_path):
+    """Past the checks before the workers start (the manifest is fine), loading fails in the
+    worker's start-up: still one line naming the setting, no traceback."""
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(tiny_settings.index_dir, index, symlinks=True)
+    manifest_path = (index / "current").resolve() / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert "format" in manifest
+    manifest["format"] = 10_000
+    manifest_path.write_text(json.dumps(manifest))
+    code, err = _serve_fails(_serve_env(tiny_settings, tmp_path,
+                                        ASSISTANT_INDEX_DIR=str(index)))
+    named = [line for line in err.splitlines() if "ASSISTANT_INDEX_DIR" in line]
+    assert code != 0 and len(named) == 1 and "error: " in named[0], err
+    assert f"ASSISTANT_INDEX_DIR={index}" in named[0] and "rebuild" in named[0]
+
+
+# ---------------------------------------------------------------- scripts/run
+
+
+def _run_script(tmp_path) -> Path:
+    """The real scripts/run in a copy of the repository layout; installing (setup-env) is the
+    one step left out: the test must not reinstall the shared virtualenv."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    for name in ("run", "build_index.py"):
+        shutil.copy2(ROOT / "scripts" / name, repo / "scripts" / name)
+    (repo / "scripts" / "setup-env").write_text("#!/bin/sh\nexit 0\n")
+    (repo / "scripts" / "setup-env").chmod(0o755)
+    (repo / ".venv").symlink_to(ROOT / ".venv")
+    return repo / "scripts" / "run"
+
+
+def _broken_kb(tiny_settings, tmp_path) -> Path:
+    import shutil
+
+    kb = tmp_path / "kb"
+    shutil.copytree(tiny_settings.kb_dir, kb)
+    (kb / "en" / "broken.md").write_text(article_text(
+        "broken", "fees", "en", "Broken", ["one question", "two questions", "three"],
+        "Body."), "utf-8")
+    return kb
+
+
+def test_run_starts_on_the_last_good_index_when_the_new_build_is_refused(tiny_settings,
+                                                                         tmp_path):
+    import shutil
+
+    import httpx
+
+    from tests.browser_support import free_port
+
+    index = tmp_path / "index"
+    shutil.copytree(tiny_settings.index_dir, index, symlinks=True)
+    before = read_manifest(index)
+    env = _serve_env(tiny_settings, tmp_path, ASSISTANT_INDEX_DIR=str(index),
+                     ASSISTANT_KB_DIR=str(_broken_kb(tiny_settings, tmp_path)))
+    port = free_port()
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(_run_script(tmp_path)), "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        health = None
+        for _ in range(600):
+            if proc.poll() is not None:
+                break
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert health is not None, log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    refused = health["build"]["refused"]
+    assert "broken.md: field 'category': 'fees' is not one of" in refused
+    assert health["index_version"] == before.version and read_manifest(index) == before
+    said = [line for line in log.read_text().splitlines() if "build refused" in line]
+    assert len(said) == 1 and before.version in said[0] and refused in said[0], said
+
+
+def test_run_without_a_published_index_refuses_with_the_linters_message(tiny_settings,
+                                                                        tmp_path):
+    env = _serve_env(tiny_settings, tmp_path, ASSISTANT_INDEX_DIR=str(tmp_path / "none"),
+                     ASSISTANT_KB_DIR=str(_broken_kb(tiny_settings, tmp_path)))
+    proc = subprocess.run([str(_run_script(tmp_path)), "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "en/broken.md" in proc.stderr and "field 'category'" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Started server" not in proc.stderr

@@ -116,16 +116,21 @@ class Hit:
 
 @dataclass(frozen=True)
 class Ticket:
-    """What the user sees of a ticket: its id, place in the queue and the estimated wait."""
+    """What the user sees of a ticket: its id, place in the queue and the estimated wait.
+
+    `secret` is set only in the reply that creates the ticket (or re-issues it to a retry of
+    that request): the user's credential for the ticket routes, never stored, never read back.
+    """
 
     id: str
     position: int
     status: str = "open"
     eta_minutes: int | None = None
+    secret: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "position": self.position or None, "status": self.status,
-                "eta_minutes": self.eta_minutes}
+                "eta_minutes": self.eta_minutes, "secret": self.secret}
 
 
 @dataclass(frozen=True)

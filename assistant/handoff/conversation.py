@@ -156,8 +156,9 @@ class HandoffConversation:
         try:
             if key is not None:
                 retried = self.queue.find_key(key)
-                if retried is not None:
-                    return FollowUp(retried, lang, "handoff_retry")
+                if retried is not None:  # its reply was lost: the key holder gets a new secret
+                    return FollowUp(self.queue.reissue_secret(retried.id), lang,
+                                    "handoff_retry")
             if session_id is None:
                 return None
             stored = self.queue.take_pending(session_id, self.settings.pending_details_seconds)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import builtins
 import json
-import secrets
 import threading
 import weakref
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -33,8 +33,13 @@ from assistant.handoff.protocols import (
     Pace,
     clean,
     dump,
+    issued_id,
+    new_secret,
+    new_ticket_id,
+    plain_key,
     scrub_column,
     scrub_fragments,
+    secret_matches,
     stamp,
     state_message,
     utc_now,
@@ -98,6 +103,9 @@ class MemoryHandoffQueue:
     def close(self) -> None:
         """Keeps the rows: like a database, the store outlives one client's close."""
 
+    def probe(self) -> None:
+        """Process memory always takes a write."""
+
     # ------------------------------------------------------------ tickets
 
     def create(self, new: NewTicket) -> Ticket:
@@ -105,24 +113,28 @@ class MemoryHandoffQueue:
         if new.priority not in PRIORITIES:
             raise QueueError(f"priority {new.priority!r} is not one of {', '.join(PRIORITIES)}")
         now = stamp(self.clock())
+        secret, hashed = new_secret()
+        key = plain_key(new.idempotency_key)
         s = self._store
         with s.lock:
-            seen = self._keyed(new.idempotency_key) if new.idempotency_key else None
-            ticket_id = seen or self._insert(new, now)
+            seen = self._keyed(key) if key else None
+            if seen:  # the same request again: the same ticket, a new secret
+                s.tickets[seen]["secret_hash"] = hashed
+            ticket_id = seen or self._insert(new, now, hashed)
             ticket = self.ticket(ticket_id)
         assert ticket is not None
-        return ticket
+        return replace(ticket, secret=secret)
 
-    def _insert(self, new: NewTicket, now: str) -> str:
+    def _insert(self, new: NewTicket, now: str, hashed: str) -> str:
         s = self._store
-        ticket_id = secrets.token_urlsafe(12)
+        ticket_id = new_ticket_id()
         row = {"id": ticket_id, "seq": s.seq + 1, "created_at": now, "status": "open",
-               "query": clean(new.query), "lang": new.lang, "session_id": new.session_id,
-               "category": new.category, "reason": new.reason,
-               "candidates": dump(new.candidates), "priority": new.priority,
-               "updated_at": now, "agent": None, "claimed_at": None, "resolved_at": None,
-               "resolution": None, "details": dump(new.details), "rating": None,
-               "rating_comment": None}
+               "query": clean(new.query), "lang": plain_key(new.lang),
+               "session_id": plain_key(new.session_id), "category": plain_key(new.category),
+               "reason": plain_key(new.reason), "candidates": dump(new.candidates),
+               "priority": new.priority, "updated_at": now, "agent": None, "claimed_at": None,
+               "resolved_at": None, "resolution": None, "details": dump(new.details),
+               "rating": None, "rating_comment": None, "secret_hash": hashed}
         _not_null("tickets", row, "query", "lang")
         messages = []
         for m in new.conversation:
@@ -132,8 +144,9 @@ class MemoryHandoffQueue:
         s.seq += 1  # only once nothing can fail: a failed create leaves no trace
         s.tickets[ticket_id] = row
         s.messages[ticket_id] = messages
-        if new.idempotency_key:
-            s.keys[new.idempotency_key] = (ticket_id, now)
+        key = plain_key(new.idempotency_key)
+        if key:
+            s.keys[key] = (ticket_id, now)
         return ticket_id
 
     def _keyed(self, key: str) -> str | None:
@@ -151,8 +164,24 @@ class MemoryHandoffQueue:
     def find_key(self, key: str) -> Ticket | None:
         """The ticket a retried request already created, else None."""
         with self._store.lock:
-            ticket_id = self._keyed(key)
+            ticket_id = self._keyed(plain_key(key) or "")
             return self.ticket(ticket_id) if ticket_id else None
+
+    def verify_secret(self, ticket_id: str, secret: str) -> bool:
+        """Whether `secret` is the one last issued for this ticket (hashes, constant time)."""
+        with self._store.lock:
+            row = self._store.tickets.get(ticket_id) if issued_id(ticket_id) else None
+            stored = row["secret_hash"] if row else None
+        return secret_matches(stored, secret)
+
+    def reissue_secret(self, ticket_id: str) -> Ticket:
+        """The ticket with a new secret for a retried request (the earlier one stops working)."""
+        secret, hashed = new_secret()
+        with self._store.lock:
+            self._require(ticket_id)["secret_hash"] = hashed
+            ticket = self.ticket(ticket_id)
+        assert ticket is not None
+        return replace(ticket, secret=secret)
 
     def ticket(self, ticket_id: str) -> Ticket | None:
         """The user-facing summary: status, place in the queue and the estimated wait."""
@@ -168,6 +197,7 @@ class MemoryHandoffQueue:
     def active_for_session(self, session_id: str) -> Ticket | None:
         """The session's open or claimed ticket, if any (the newest)."""
         with self._store.lock:
+            session_id = plain_key(session_id) or ""
             active = [r for r in self._store.tickets.values()
                       if r["session_id"] == session_id and r["status"] in _ACTIVE]
             if not active:
@@ -181,6 +211,7 @@ class MemoryHandoffQueue:
             if row is None:
                 return None
             data = dict(row)
+            data.pop("secret_hash", None)
             data["candidates"] = json.loads(row["candidates"] or "[]")
             data["details"] = json.loads(row["details"] or "{}")
             data["messages"] = [dict(m) for m in self._store.messages.get(ticket_id, [])]
@@ -216,10 +247,12 @@ class MemoryHandoffQueue:
             rows = self._ordered(status="open", lang=lang, category=category)
             if not rows:
                 return None
-            rows[0].update(status="claimed", agent=agent, claimed_at=now, updated_at=now)
+            rows[0].update(status="claimed", agent=plain_key(agent), claimed_at=now,
+                           updated_at=now)
             return self._get(rows[0]["id"])
 
     def claim(self, ticket_id: str, agent: str) -> dict:
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self._store.lock:
             row = self._require(ticket_id)
@@ -230,6 +263,7 @@ class MemoryHandoffQueue:
             return self._get(ticket_id)
 
     def release(self, ticket_id: str, agent: str) -> dict:
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self._store.lock:
             row = self._require_holder(ticket_id, agent, "release")
@@ -237,6 +271,7 @@ class MemoryHandoffQueue:
             return self._get(ticket_id)
 
     def reply(self, ticket_id: str, agent: str, text: str) -> dict:
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self._store.lock:
             row = self._require_holder(ticket_id, agent, "reply to")
@@ -245,6 +280,7 @@ class MemoryHandoffQueue:
             return self._get(ticket_id)
 
     def resolve(self, ticket_id: str, agent: str, resolution: str) -> dict:
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self._store.lock:
             row = self._require_holder(ticket_id, agent, "resolve")
@@ -295,24 +331,26 @@ class MemoryHandoffQueue:
         """Remember a handoff waiting for the user's details (replaces an earlier one)."""
         now = stamp(self.clock())
         with self._store.lock:
-            self._store.pending[session_id] = (dump(payload), now)
+            self._store.pending[plain_key(session_id) or ""] = (dump(payload), now)
 
     def take_pending(self, session_id: str, max_age_seconds: float) -> dict | None:
         """Remove and return the session's pending handoff (exactly one caller gets it);
         an expired one is removed too."""
         oldest = stamp(self.clock() - timedelta(seconds=max_age_seconds))
         with self._store.lock:
-            entry = self._store.pending.pop(session_id, None)
+            entry = self._store.pending.pop(plain_key(session_id) or "", None)
         if entry is None or entry[1] < oldest:
             return None
         return json.loads(entry[0])
 
     def record_turn(self, turn: dict) -> None:
         """One answered message (redacted), for the conversation and the content-gap report."""
-        row = {"at": stamp(self.clock()), "session_id": turn.get("session_id"),
-               "lang": turn["lang"], "query": clean(turn["query"]), "action": turn["action"],
-               "category": turn.get("category"), "article_id": turn.get("article_id"),
-               "confidence": _real(turn.get("confidence")), "reason": turn.get("reason")}
+        row = {"at": stamp(self.clock()), "session_id": plain_key(turn.get("session_id")),
+               "lang": plain_key(turn["lang"]), "query": clean(turn["query"]),
+               "action": plain_key(turn["action"]), "category": plain_key(turn.get("category")),
+               "article_id": plain_key(turn.get("article_id")),
+               "confidence": _real(turn.get("confidence")),
+               "reason": plain_key(turn.get("reason"))}
         _not_null("turns", row, "lang", "query", "action")
         with self._store.lock:
             self._store.turns.append(row)
@@ -322,6 +360,7 @@ class MemoryHandoffQueue:
         """Replace earlier parts of a phrase (typed over several messages) wherever this
         session or ticket stored them. Returns the number of rows changed."""
         fragments = scrub_fragments(fragments)
+        session_id = plain_key(session_id)
         if not fragments or not (session_id or ticket_id):
             return 0
         s = self._store
@@ -358,6 +397,7 @@ class MemoryHandoffQueue:
 
     def recent_turns(self, session_id: str, limit: int) -> builtins.list[dict]:
         """The session's last `limit` turns, oldest first."""
+        session_id = plain_key(session_id) or ""
         with self._store.lock:
             rows = [r for r in self._store.turns if r["session_id"] == session_id]
         rows = rows[max(len(rows) - max(int(limit), 0), 0):]
@@ -367,9 +407,9 @@ class MemoryHandoffQueue:
     # ------------------------------------------------------------ events
 
     def add_feedback(self, feedback: dict) -> int:
-        row = {"at": stamp(self.clock()), "session_id": feedback.get("session_id"),
-               "lang": feedback.get("lang"), "query": clean(feedback.get("query")),
-               "article_id": feedback.get("article_id"),
+        row = {"at": stamp(self.clock()), "session_id": plain_key(feedback.get("session_id")),
+               "lang": plain_key(feedback.get("lang")), "query": clean(feedback.get("query")),
+               "article_id": plain_key(feedback.get("article_id")),
                "helpful": 1 if feedback["helpful"] else 0,
                "comment": clean(feedback.get("comment"))}
         with self._store.lock:
@@ -396,7 +436,7 @@ class MemoryHandoffQueue:
         """Rows matching every given filter, urgent first, then oldest (a falsy filter is
         no filter, as in SQL)."""
         rows = [r for r in self._store.tickets.values()
-                if all(r[k] == v for k, v in filters.items() if v)]
+                if all(r[k] == plain_key(v) for k, v in filters.items() if v)]
         return sorted(rows, key=lambda r: (r["priority"] != "urgent", r["seq"]))
 
     def _position(self, ticket_id: str) -> int | None:

@@ -14,9 +14,13 @@ wording of state errors (the API shows it to agents), and the scrubbing of phras
 from __future__ import annotations
 
 import builtins
+import hashlib
+import hmac
 import json
 import logging
 import math
+import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, runtime_checkable
@@ -30,6 +34,15 @@ ROLES = ("user", "assistant", "agent")
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("assistant.handoff.queue")
+
+
+#: Control characters no stored value keeps: C0 but tab and new line, DEL, C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: What `create` issues as ticket ids (`secrets.token_urlsafe`); nothing else names a ticket.
+_TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Compared against when a ticket has no secret, so a miss costs what a wrong secret costs.
+_NO_HASH = "0" * 64
 
 
 def utc_now() -> datetime:
@@ -85,9 +98,16 @@ class TicketStore(Protocol):
 
     Separate because it carries the queue's guarantees (one holder per ticket, one ticket per
     idempotency key, positions urgent first then oldest) that every backend must keep.
+
+    `create` returns the ticket with its secret, the user's credential for their ticket; only
+    its hash is stored. A repeated idempotency key (the first reply was lost) gets the ticket
+    with a new secret, and the earlier one stops working (`reissue_secret`); no read returns
+    one. `verify_secret` says whether a secret opens a ticket.
     """
 
     def create(self, new: NewTicket) -> Ticket: ...
+    def verify_secret(self, ticket_id: str, secret: str) -> bool: ...
+    def reissue_secret(self, ticket_id: str) -> Ticket: ...
     def get(self, ticket_id: str) -> dict | None: ...
     def ticket(self, ticket_id: str) -> Ticket | None: ...
     def find_key(self, key: str) -> Ticket | None: ...
@@ -139,10 +159,12 @@ class EventLog(Protocol):
 @runtime_checkable
 class HandoffQueue(TicketStore, SessionState, EventLog, Protocol):
     """What the service and the API need from a queue backend: every part, plus its lifecycle
-    (`open` connects and migrates, `close` lets go of connections)."""
+    (`open` connects and migrates, `close` lets go of connections, `probe` makes one small
+    durable write and raises QueueError when the queue cannot take one: readiness)."""
 
     def open(self) -> HandoffQueue: ...
     def close(self) -> None: ...
+    def probe(self) -> None: ...
 
 
 # ---------------------------------------------------------------- shared rules
@@ -162,14 +184,63 @@ def dump(value: Any) -> str:
     return json.dumps(clean_tree(value), ensure_ascii=False, sort_keys=True)
 
 
+def plain(text: str) -> str:
+    """Free text as every database stores it: line breaks as LF, a lone surrogate as U+FFFD,
+    any other control character as a space.
+
+    PostgreSQL refuses NUL in text and cannot encode a lone surrogate, where SQLite takes
+    both: cleaned here, the backends store the same value and neither fails on it."""
+    text = _SURROGATE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CONTROL.sub(" ", text)
+
+
+def plain_key(value: str | None) -> str | None:
+    """An id, key, category or filter as stored and looked up, on every backend alike: control
+    characters and lone surrogates become U+FFFD.
+
+    Writes and reads clean alike, so a session id or an idempotency key holding a NUL still
+    finds its pending handoff and its ticket instead of failing on PostgreSQL."""
+    if value is None:
+        return None
+    return _CONTROL.sub("\ufffd", _SURROGATE.sub("\ufffd", value))
+
+
+def issued_id(ticket_id: str) -> bool:
+    """Whether a ticket id has the shape `create` issues. Anything else names no ticket and
+    never reaches a database (a NUL would fail PostgreSQL's query, not just miss)."""
+    return bool(_TICKET_ID.fullmatch(ticket_id))
+
+
+def new_ticket_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def new_secret() -> tuple[str, str]:
+    """A ticket's secret and the hash stored in its place: the queue never keeps the secret,
+    so a copy of the database does not let anyone act as the user."""
+    secret = secrets.token_urlsafe(24)
+    return secret, secret_hash(secret)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+
+
+def secret_matches(stored: str | None, secret: str) -> bool:
+    """Constant-time comparison of hashes; a ticket without a stored hash (created before
+    secrets existed) matches nothing, at the same cost."""
+    return hmac.compare_digest(stored or _NO_HASH, secret_hash(secret)) and stored is not None
+
+
 def clean(text: str | None) -> str | None:
-    """The storage guard: a value that still holds a phrase or key is stored redacted.
+    """The storage guard: control characters go (see `plain`), and a value that still holds a
+    phrase or key is stored redacted.
 
     Bare hex is left to the service, which saw the conversation (a hash asked for, or
     words about a key); a key named as one ("pk: 0x...") is still caught here."""
     if not text:
         return text
-    red = redact(text, expect_hash=True)
+    red = redact(plain(text), expect_hash=True)
     if red.found:
         log.warning("storage guard: a secret reached the queue and was removed before writing")
     return red.text
@@ -185,7 +256,7 @@ def clean_tree(value: Any, label: str = "") -> Any:
         cleaned = clean(prefix + value) or ""
         return cleaned[len(prefix):] if cleaned.startswith(prefix) else cleaned
     if isinstance(value, dict):
-        return {k: clean_tree(v, str(k)) for k, v in value.items()}
+        return {plain_key(str(k)): clean_tree(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [clean_tree(v) for v in value]
     return value

@@ -61,7 +61,8 @@ def open_queue(dsn: str | None, sqlite_path: Path, *, pace: Pace | None = None,
         return SqliteHandoffQueue(sqlite_path, pace=pace, busy_timeout_seconds=timeout_seconds)
     if dsn.startswith("sqlite:///"):
         return SqliteHandoffQueue(Path(dsn[len("sqlite:///"):]), pace=pace,
-                                  busy_timeout_seconds=timeout_seconds)
+                                  busy_timeout_seconds=timeout_seconds,
+                                  setting="ASSISTANT_QUEUE_DSN")
     if dsn.startswith(("postgresql://", "postgres://")):
         return PostgresHandoffQueue(dsn, pace=pace, pool_size=pool_size,
                                     timeout_seconds=timeout_seconds)

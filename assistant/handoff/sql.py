@@ -11,10 +11,10 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -29,8 +29,13 @@ from assistant.handoff.protocols import (
     Pace,
     clean,
     dump,
+    issued_id,
+    new_secret,
+    new_ticket_id,
+    plain_key,
     scrub_column,
     scrub_fragments,
+    secret_matches,
     stamp,
     state_message,
     utc_now,
@@ -86,8 +91,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             article_id TEXT, helpful INTEGER NOT NULL, comment TEXT)""",
         "CREATE INDEX IF NOT EXISTS feedback_at ON feedback(at)",
     ]),
+    (3, [
+        # The hash of the ticket's secret (see `protocols.new_secret`); NULL on older tickets,
+        # which then open for agents only.
+        "ALTER TABLE tickets ADD COLUMN secret_hash TEXT",
+        # One row the readiness probe rewrites: a real, durable write.
+        """CREATE TABLE IF NOT EXISTS queue_heartbeat (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL)""",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+#: How long the readiness probe waits for a connection or the write lock: a probe answers
+#: within a load balancer's timeout even when the database does not.
+PROBE_TIMEOUT_SECONDS = 2.0
 
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 ELSE 1 END"
 _LIST_COLUMNS = ("id, seq, created_at, updated_at, status, priority, lang, category, query, "
@@ -123,7 +139,9 @@ class SqlHandoffQueue:
 
     # Subclasses implement these three.
     @contextmanager
-    def tx(self, durable: bool = True) -> Iterator[Tx]:  # pragma: no cover - abstract
+    def tx(self, durable: bool = True,
+           timeout: float | None = None) -> Iterator[Tx]:  # pragma: no cover - abstract
+        """A transaction; `timeout` (seconds) bounds the wait for a connection or lock."""
         raise NotImplementedError
         yield
 
@@ -140,37 +158,41 @@ class SqlHandoffQueue:
         if new.priority not in PRIORITIES:
             raise QueueError(f"priority {new.priority!r} is not one of {', '.join(PRIORITIES)}")
         now = stamp(self.clock())
-        ticket_id = secrets.token_urlsafe(12)
+        ticket_id = new_ticket_id()
+        secret, hashed = new_secret()
+        key = plain_key(new.idempotency_key)
         with self.tx() as t:
             seen = None
-            if new.idempotency_key:
-                self._lock_key(t, new.idempotency_key)
-                seen = self._keyed(t, new.idempotency_key)
-            if seen is not None:
+            if key:
+                self._lock_key(t, key)
+                seen = self._keyed(t, key)
+            if seen is not None:  # the same request again: the same ticket, a new secret
                 ticket_id = seen
+                t.all("UPDATE tickets SET secret_hash = ? WHERE id = ?", (hashed, ticket_id))
             else:
-                self._insert(t, ticket_id, new, now)
+                self._insert(t, ticket_id, new, now, hashed)
         ticket = self.ticket(ticket_id)
         assert ticket is not None
-        return ticket
+        return replace(ticket, secret=secret)
 
-    def _insert(self, t: Tx, ticket_id: str, new: NewTicket, now: str) -> None:
+    def _insert(self, t: Tx, ticket_id: str, new: NewTicket, now: str, hashed: str) -> None:
         t.all("INSERT INTO tickets (id, seq, created_at, updated_at, status, query, lang,"
-              " session_id, category, reason, candidates, priority, details)"
-              " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
-              (ticket_id, self._next_seq(t), now, now, clean(new.query), new.lang,
-               new.session_id, new.category, new.reason, dump(new.candidates), new.priority,
-               dump(new.details)))
+              " session_id, category, reason, candidates, priority, details, secret_hash)"
+              " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              (ticket_id, self._next_seq(t), now, now, clean(new.query), plain_key(new.lang),
+               plain_key(new.session_id), plain_key(new.category), plain_key(new.reason),
+               dump(new.candidates), new.priority, dump(new.details), hashed))
         for m in new.conversation:
             role = m.get("role", "user")
             t.all("INSERT INTO ticket_messages (ticket_id, role, author, text, at)"
                   " VALUES (?, ?, NULL, ?, ?)",
                   (ticket_id, role if role in ROLES else "user", clean(m["text"]),
                    m.get("at") or now))
-        if new.idempotency_key:
-            t.all("DELETE FROM idempotency WHERE key = ?", (new.idempotency_key,))
+        key = plain_key(new.idempotency_key)
+        if key:
+            t.all("DELETE FROM idempotency WHERE key = ?", (key,))
             t.all("INSERT INTO idempotency (key, ticket_id, created_at) VALUES (?, ?, ?)",
-                  (new.idempotency_key, ticket_id, now))
+                  (key, ticket_id, now))
 
     def _keyed(self, t: Tx, key: str) -> str | None:
         """The ticket a key created, while that ticket is active or the key is recent.
@@ -187,11 +209,34 @@ class SqlHandoffQueue:
     def find_key(self, key: str) -> Ticket | None:
         """The ticket a retried request already created (see `_keyed`), else None."""
         with self.tx(durable=False) as t:
-            ticket_id = self._keyed(t, key)
+            ticket_id = self._keyed(t, plain_key(key) or "")
         return self.ticket(ticket_id) if ticket_id else None
+
+    def verify_secret(self, ticket_id: str, secret: str) -> bool:
+        """Whether `secret` is the one last issued for this ticket (compared as hashes, in
+        constant time; an unknown ticket costs the same)."""
+        row = None
+        if issued_id(ticket_id):
+            with self.tx(durable=False) as t:
+                row = t.one("SELECT secret_hash FROM tickets WHERE id = ?", (ticket_id,))
+        return secret_matches(row["secret_hash"] if row else None, secret)
+
+    def reissue_secret(self, ticket_id: str) -> Ticket:
+        """The ticket with a new secret for a retried request (the earlier secret stops
+        working)."""
+        self._known(ticket_id)
+        secret, hashed = new_secret()
+        with self.tx() as t:
+            self._require(t, ticket_id)
+            t.all("UPDATE tickets SET secret_hash = ? WHERE id = ?", (hashed, ticket_id))
+        ticket = self.ticket(ticket_id)
+        assert ticket is not None
+        return replace(ticket, secret=secret)
 
     def ticket(self, ticket_id: str) -> Ticket | None:
         """The user-facing summary: status, place in the queue and the estimated wait."""
+        if not issued_id(ticket_id):
+            return None
         with self.tx(durable=False) as t:
             row = t.one("SELECT id, status, lang FROM tickets WHERE id = ?", (ticket_id,))
             if row is None:
@@ -205,11 +250,14 @@ class SqlHandoffQueue:
         """The session's open or claimed ticket, if any (one person, one ticket at a time)."""
         with self.tx(durable=False) as t:
             row = t.one("SELECT id FROM tickets WHERE session_id = ? AND status IN "
-                        "('open', 'claimed') ORDER BY seq DESC LIMIT 1", (session_id,))
+                        "('open', 'claimed') ORDER BY seq DESC LIMIT 1",
+                        (plain_key(session_id),))
         return self.ticket(row["id"]) if row else None
 
     def get(self, ticket_id: str) -> dict | None:
-        """Everything about one ticket, with its messages in order."""
+        """Everything about one ticket, with its messages in order (never its secret's hash)."""
+        if not issued_id(ticket_id):
+            return None
         with self.tx(durable=False) as t:
             row = t.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
             if row is None:
@@ -219,6 +267,7 @@ class SqlHandoffQueue:
             position = self._position(t, ticket_id) if row["status"] == "open" else None
             recent = self._recent_resolved(t, row["lang"])
         data = dict(row)
+        data.pop("secret_hash", None)
         data["candidates"] = json.loads(data["candidates"] or "[]")
         data["details"] = json.loads(data["details"] or "{}")
         data["messages"] = messages
@@ -228,6 +277,8 @@ class SqlHandoffQueue:
 
     def position(self, ticket_id: str) -> int | None:
         """1-based place among open tickets (urgent first, then oldest); None if not open."""
+        if not issued_id(ticket_id):
+            return None
         with self.tx(durable=False) as t:
             return self._position(t, ticket_id)
 
@@ -257,10 +308,12 @@ class SqlHandoffQueue:
                 "UPDATE tickets SET status = 'claimed', agent = ?, claimed_at = ?, updated_at = ?"
                 f" WHERE status = 'open' AND id = (SELECT id FROM tickets {where}"
                 f" ORDER BY {_PRIORITY_ORDER}, seq LIMIT 1{self.skip_locked}) RETURNING id",
-                (agent, now, now, *params))
+                (plain_key(agent), now, now, *params))
         return self.get(row["id"]) if row else None
 
     def claim(self, ticket_id: str, agent: str) -> dict:
+        self._known(ticket_id)
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self.tx() as t:
             row = t.one("UPDATE tickets SET status = 'claimed', agent = ?, claimed_at = ?,"
@@ -273,6 +326,8 @@ class SqlHandoffQueue:
         return self._get(ticket_id)
 
     def release(self, ticket_id: str, agent: str) -> dict:
+        self._known(ticket_id)
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self.tx() as t:
             self._require_holder(t, ticket_id, agent, "release")
@@ -281,6 +336,8 @@ class SqlHandoffQueue:
         return self._get(ticket_id)
 
     def reply(self, ticket_id: str, agent: str, text: str) -> dict:
+        self._known(ticket_id)
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self.tx() as t:
             self._require_holder(t, ticket_id, agent, "reply to")
@@ -290,6 +347,8 @@ class SqlHandoffQueue:
         return self._get(ticket_id)
 
     def resolve(self, ticket_id: str, agent: str, resolution: str) -> dict:
+        self._known(ticket_id)
+        agent = plain_key(agent) or ""
         now = stamp(self.clock())
         with self.tx() as t:
             self._require_holder(t, ticket_id, agent, "resolve")
@@ -302,6 +361,7 @@ class SqlHandoffQueue:
     def add_user_message(self, ticket_id: str, text: str,
                          details: dict[str, str] | None = None) -> dict:
         """A follow-up from the user on an open or claimed ticket; new details are merged."""
+        self._known(ticket_id)
         now = stamp(self.clock())
         with self.tx() as t:
             row = self._require(t, ticket_id)
@@ -317,6 +377,7 @@ class SqlHandoffQueue:
     def rate(self, ticket_id: str, score: int, comment: str | None) -> dict:
         if not 1 <= int(score) <= 5:
             raise QueueError("a rating is a whole number from 1 to 5")
+        self._known(ticket_id)
         now = stamp(self.clock())
         with self.tx() as t:
             row = self._require(t, ticket_id)
@@ -328,6 +389,7 @@ class SqlHandoffQueue:
 
     def cancel(self, ticket_id: str) -> dict:
         """The user no longer needs help: the ticket leaves the queue as `abandoned`."""
+        self._known(ticket_id)
         now = stamp(self.clock())
         with self.tx() as t:
             row = self._require(t, ticket_id)
@@ -341,6 +403,7 @@ class SqlHandoffQueue:
 
     def set_pending(self, session_id: str, payload: dict) -> None:
         """Remember a handoff waiting for the user's details (shared by every replica)."""
+        session_id = plain_key(session_id) or ""
         now = stamp(self.clock())
         with self.tx() as t:
             t.all("DELETE FROM pending_handoffs WHERE session_id = ?", (session_id,))
@@ -350,6 +413,7 @@ class SqlHandoffQueue:
     def take_pending(self, session_id: str, max_age_seconds: float) -> dict | None:
         """Remove and return the session's pending handoff (exactly one caller gets it)."""
         oldest = stamp(self.clock() - timedelta(seconds=max_age_seconds))
+        session_id = plain_key(session_id) or ""
         with self.tx(durable=False) as t:  # most messages have nothing pending: read first
             if t.one("SELECT 1 AS x FROM pending_handoffs WHERE session_id = ?",
                      (session_id,)) is None:
@@ -366,15 +430,19 @@ class SqlHandoffQueue:
         with self.tx(durable=False) as t:
             t.all("INSERT INTO turns (at, session_id, lang, query, action, category, article_id,"
                   " confidence, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  (stamp(self.clock()), turn.get("session_id"), turn["lang"], clean(turn["query"]),
-                   turn["action"], turn.get("category"), turn.get("article_id"),
-                   turn.get("confidence"), turn.get("reason")))
+                  (stamp(self.clock()), plain_key(turn.get("session_id")),
+                   plain_key(turn["lang"]), clean(turn["query"]), plain_key(turn["action"]),
+                   plain_key(turn.get("category")), plain_key(turn.get("article_id")),
+                   turn.get("confidence"), plain_key(turn.get("reason"))))
 
     def scrub(self, fragments: tuple[str, ...], *, session_id: str | None = None,
               ticket_id: str | None = None) -> int:
         """Replace earlier parts of a phrase (typed over several messages) wherever this
         session or ticket stored them. Returns the number of rows changed."""
         fragments = scrub_fragments(fragments)
+        session_id = plain_key(session_id)
+        if ticket_id is not None and not issued_id(ticket_id):
+            ticket_id = None
         if not fragments or not (session_id or ticket_id):
             return 0
         changed = 0
@@ -408,15 +476,16 @@ class SqlHandoffQueue:
         with self.tx(durable=False) as t:
             rows = t.all("SELECT at, query, action, category, article_id FROM turns"
                          " WHERE session_id = ? ORDER BY id DESC LIMIT ?",
-                         (session_id, int(limit)))
+                         (plain_key(session_id), int(limit)))
         return list(reversed(rows))
 
     def add_feedback(self, feedback: dict) -> int:
         with self.tx() as t:
             row = t.one("INSERT INTO feedback (at, session_id, lang, query, article_id, helpful,"
                         " comment) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        (stamp(self.clock()), feedback.get("session_id"), feedback.get("lang"),
-                         clean(feedback.get("query")), feedback.get("article_id"),
+                        (stamp(self.clock()), plain_key(feedback.get("session_id")),
+                         plain_key(feedback.get("lang")), clean(feedback.get("query")),
+                         plain_key(feedback.get("article_id")),
                          1 if feedback["helpful"] else 0, clean(feedback.get("comment"))))
         return int(row["id"]) if row else 0
 
@@ -456,6 +525,18 @@ class SqlHandoffQueue:
                      " ORDER BY resolved_at DESC LIMIT ?", (lang, self.pace.window))
         return [r["resolved_at"] for r in rows]
 
+    def probe(self) -> None:
+        """Readiness: one durable write of the heartbeat row (QueueError when it fails)."""
+        with self.tx(timeout=PROBE_TIMEOUT_SECONDS) as t:
+            t.all("INSERT INTO queue_heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) "
+                  "DO UPDATE SET at = excluded.at", (stamp(utc_now()),))
+
+    @staticmethod
+    def _known(ticket_id: str) -> None:
+        """TicketNotFound for an id `create` never issues (before it reaches a database)."""
+        if not issued_id(ticket_id):
+            raise TicketNotFound(f"no ticket {ticket_id!r}")
+
     def _require(self, t: Tx, ticket_id: str) -> dict:
         row = t.one(f"SELECT status, agent, details FROM tickets WHERE id = ?{self.row_lock}",
                     (ticket_id,))
@@ -481,10 +562,12 @@ class SqliteHandoffQueue(SqlHandoffQueue):
     processes on one machine (writers take the database lock with BEGIN IMMEDIATE)."""
 
     def __init__(self, path: Path, *, pace: Pace | None = None, clock: Clock = utc_now,
-                 busy_timeout_seconds: float = 10.0) -> None:
+                 busy_timeout_seconds: float = 10.0,
+                 setting: str = "ASSISTANT_DATA_DIR") -> None:
         super().__init__(pace=pace, clock=clock)
         self.path = Path(path)
         self.busy_timeout = busy_timeout_seconds
+        self.setting = setting  # what an operator changes when the file cannot be used
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._sync = ""
@@ -501,9 +584,11 @@ class SqliteHandoffQueue(SqlHandoffQueue):
                     self._conn = conn
                     self._migrate()
                 except (OSError, sqlite3.Error) as exc:
+                    if self._conn is not None:
+                        self._conn.close()
                     self._conn = None
-                    raise QueueError(f"cannot open the handoff queue at {self.path}: {exc}; "
-                                     "check ASSISTANT_DATA_DIR") from exc
+                    raise QueueError(f"cannot open the handoff queue at {self.path}: "
+                                     f"{_reason(exc)}; check {self.setting}") from exc
         return self
 
     def close(self) -> None:
@@ -513,18 +598,25 @@ class SqliteHandoffQueue(SqlHandoffQueue):
                 self._conn = None
 
     @contextmanager
-    def tx(self, durable: bool = True) -> Iterator[Tx]:
+    def tx(self, durable: bool = True, timeout: float | None = None) -> Iterator[Tx]:
         """A write transaction. `durable=False` skips the fsync (analytics, reads)."""
         self.open()
         with self._lock:
             conn = self._conn
             assert conn is not None
             sync = "FULL" if durable else "NORMAL"
+            wait = self.busy_timeout if timeout is None else min(timeout, self.busy_timeout)
             try:
                 if sync != self._sync:
                     conn.execute(f"PRAGMA synchronous={sync}")
                     self._sync = sync
-                conn.execute("BEGIN IMMEDIATE" if durable else "BEGIN")
+                if timeout is not None:
+                    conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE" if durable else "BEGIN")
+                finally:
+                    if timeout is not None:
+                        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             except sqlite3.Error as exc:
                 raise QueueError(f"handoff queue at {self.path} is unavailable: {exc}") from exc
 
@@ -558,7 +650,7 @@ class SqliteHandoffQueue(SqlHandoffQueue):
                     continue
                 for sql in statements:
                     sql = sql.replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT")
-                    if version == 2 and sql.startswith("ALTER TABLE tickets ADD COLUMN"):
+                    if sql.startswith("ALTER TABLE tickets ADD COLUMN"):
                         column = sql.split()[5]
                         if column in {r[1] for r in conn.execute("PRAGMA table_info(tickets)")}:
                             continue
@@ -603,7 +695,7 @@ class PostgresHandoffQueue(SqlHandoffQueue):
                     pool.open(wait=True, timeout=self.timeout)
                 except (psycopg.Error, Exception) as exc:  # PoolTimeout is not a psycopg.Error
                     raise QueueError(f"cannot connect to the handoff queue at "
-                                     f"{safe_dsn(self.dsn)}: {exc}; check "
+                                     f"{safe_dsn(self.dsn)}: {self._why_not(exc)}; check "
                                      "ASSISTANT_QUEUE_DSN") from exc
                 self._pool = pool
                 try:
@@ -620,15 +712,26 @@ class PostgresHandoffQueue(SqlHandoffQueue):
                 self._pool.close()
                 self._pool = None
 
+    def _why_not(self, exc: BaseException) -> str:
+        """The server's reason (refused, unknown database, bad password) rather than the
+        pool's "incomplete after N sec": one direct connection attempt says it."""
+        import psycopg
+
+        try:
+            psycopg.connect(self.dsn, connect_timeout=max(1, int(self.timeout))).close()
+        except psycopg.Error as direct:
+            return " ".join(str(direct).split())
+        return " ".join(str(exc).split())
+
     @contextmanager
-    def tx(self, durable: bool = True) -> Iterator[Tx]:
+    def tx(self, durable: bool = True, timeout: float | None = None) -> Iterator[Tx]:
         import psycopg
         from psycopg.rows import dict_row
 
         if self._pool is None:
             self.open()
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=timeout) as conn:
                 with conn.transaction():
                     cur = conn.cursor(row_factory=dict_row)
                     if not durable:
@@ -670,8 +773,15 @@ class PostgresHandoffQueue(SqlHandoffQueue):
 
 def _filters(**values: str | None) -> tuple[str, tuple]:
     clauses = [f"{k} = ?" for k, v in values.items() if v]
-    params = tuple(v for v in values.values() if v)
+    params = tuple(plain_key(v) for v in values.values() if v)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS or database error in a few words (the file it names is already in the message)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def safe_dsn(dsn: str) -> str:

@@ -3,6 +3,7 @@ process memory; see `conftest.queue_dsn`)."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
@@ -13,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from assistant.core.errors import QueueError, TicketConflict, TicketNotFound
-from assistant.handoff.queue import NewTicket, Pace, SqliteHandoffQueue, open_queue
+from assistant.handoff.queue import (
+    SCHEMA_VERSION,
+    NewTicket,
+    Pace,
+    SqliteHandoffQueue,
+    open_queue,
+)
 from assistant.understanding.redaction import PHRASE_MARK
 
 
@@ -306,7 +313,8 @@ def test_an_old_queue_file_is_migrated_in_place(tmp_path):
     new = q.create(_new("new"))
     assert new.position == 2
     versions = [r[0] for r in q._conn.execute("SELECT version FROM schema_migrations")]
-    assert versions == [1, 2]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    assert not q.verify_secret("old1", "")  # a ticket from before secrets: agents only
 
 
 def test_unknown_dsn_and_unreachable_database_say_what_to_fix(tmp_path):
@@ -346,3 +354,112 @@ def test_several_processes_share_one_sqlite_file(tmp_path):
     assert len(everything) == 60 and sorted(claimed) == sorted(everything)
     assert q.open_count() == 0 and len(q.events("2000")["turns"]) == 60
     q.close()
+
+
+# ---------------------------------------------------------------- the ticket's secret
+
+
+def _stored_hash(q, ticket_id: str) -> str | None:
+    """The secret column as the backend holds it (what a copy of the database shows)."""
+    if hasattr(q, "tx"):
+        with q.tx(durable=False) as t:
+            return t.one("SELECT secret_hash FROM tickets WHERE id = ?", (ticket_id,))["secret_hash"]
+    return q._store.tickets[ticket_id]["secret_hash"]
+
+
+def test_a_ticket_opens_only_with_the_secret_it_was_created_with(make_queue):
+    q = make_queue()
+    t, other = q.create(_new()), q.create(_new("other", session="s2"))
+    assert t.secret and other.secret and t.secret != other.secret and len(t.secret) >= 32
+    assert q.verify_secret(t.id, t.secret) and q.verify_secret(other.id, other.secret)
+    for wrong in ("", other.secret, t.secret[:-1], t.secret + "x", "Bearer " + t.secret):
+        assert not q.verify_secret(t.id, wrong)
+    assert not q.verify_secret("no-such-ticket", t.secret)
+    assert not q.verify_secret("bad\x00id", t.secret)
+    # Only the hash is stored, and no read gives it back (nor the secret).
+    assert _stored_hash(q, t.id) == hashlib.sha256(t.secret.encode()).hexdigest()
+    row = q.get(t.id)
+    assert "secret_hash" not in row and t.secret not in repr(row)
+    assert q.ticket(t.id).secret is None and q.find_key("nope") is None
+    assert t.secret not in repr(q.list()) + repr(q.events("2000")) + repr(t)
+
+
+def test_a_retried_creation_gets_a_new_secret_and_the_old_one_stops_working(make_queue):
+    q = make_queue()
+    first = q.create(_new(idempotency_key="k-9"))
+    again = q.create(_new(idempotency_key="k-9"))  # the reply to the first was lost
+    assert again.id == first.id and again.secret and again.secret != first.secret
+    assert q.verify_secret(first.id, again.secret) and not q.verify_secret(first.id, first.secret)
+    assert q.find_key("k-9").secret is None  # a read: no secret
+    third = q.reissue_secret(first.id)
+    assert q.verify_secret(first.id, third.secret) and not q.verify_secret(first.id, again.secret)
+    with pytest.raises(TicketNotFound):
+        q.reissue_secret("no-such-ticket")
+
+
+# ---------------------------------------------------------------- what any client may send
+
+NUL_TEXT = "line\x00one\x01\x1b[31m\x7f\x85 two\r\nthree\ttab \ud800"
+ODD_KEYS = ["s\x00", "s\x01\x1f", "\x00", "s\ud800", "s\x7f\x9f"]
+
+
+def test_control_characters_are_cleaned_from_every_stored_text(make_queue):
+    q = make_queue()
+    t = q.create(_new(NUL_TEXT, details={"problem": NUL_TEXT, "k\x00": "v"},
+                      category="trans\x00action", conversation=[{"role": "user",
+                                                                 "text": NUL_TEXT}]))
+    q.add_user_message(t.id, NUL_TEXT, {"amount": "5\x00 USDT"})
+    q.claim(t.id, "ali\x00ce")
+    q.reply(t.id, "ali\x00ce", NUL_TEXT)
+    q.resolve(t.id, "ali\x00ce", NUL_TEXT)
+    q.rate(t.id, 5, NUL_TEXT)
+    q.record_turn({"session_id": "s\x00", "lang": "en", "query": NUL_TEXT, "action": "answer",
+                   "category": "x\x00", "article_id": "a\x00", "reason": "r\x00"})
+    q.add_feedback({"session_id": "s\x00", "lang": "en", "query": NUL_TEXT,
+                    "article_id": "a\x00", "helpful": False, "comment": NUL_TEXT})
+    stored = repr([q.get(t.id), q.events("2000"), q.recent_turns("s\x00", 5), q.list()])
+    for bad in ("\\x00", "\\x01", "\\x1b", "\\x7f", "\\x85", "\\r", "\\ud800"):
+        assert bad not in stored, bad
+    row = q.get(t.id)
+    assert row["query"] == "line one  [31m   two\nthree\ttab \ufffd"
+    assert [m["text"] for m in row["messages"]] == [row["query"]] * 3
+    assert row["details"]["amount"] == "5  USDT" and row["rating_comment"] == row["query"]
+    assert row["category"] == "trans\ufffdaction" and row["agent"] == "ali\ufffdce"
+    assert q.list(category="trans\x00action", status="resolved")[0]["id"] == t.id
+    assert q.claim_next("bob", lang="e\x00n", category="\x00") is None
+
+
+@pytest.mark.parametrize("odd", ODD_KEYS)
+def test_odd_session_ids_and_keys_still_find_their_handoff(make_queue, odd):
+    q = make_queue()
+    q.set_pending(odd, {"query": "转人工"})
+    assert q.take_pending(odd, 600) == {"query": "转人工"}
+    t = q.create(_new(session=odd, idempotency_key=odd))
+    assert q.create(_new(session=odd, idempotency_key=odd)).id == t.id
+    assert q.find_key(odd).id == t.id and q.active_for_session(odd).id == t.id
+    q.record_turn({"session_id": odd, "lang": "en", "query": "apple river", "action": "answer"})
+    assert [x["query"] for x in q.recent_turns(odd, 5)] == ["apple river"]
+    assert q.scrub(("apple river",), session_id=odd) == 1
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\x00", "a b", "a/b", "x" * 65, "", "é", "a\ud800"])
+def test_an_id_no_ticket_could_have_is_not_found_on_every_route(make_queue, bad):
+    q = make_queue()
+    q.create(_new())
+    assert q.get(bad) is None and q.ticket(bad) is None and q.position(bad) is None
+    assert not q.verify_secret(bad, "x") and q.scrub(("x",), ticket_id=bad) == 0
+    for call in (lambda: q.claim(bad, "a"), lambda: q.release(bad, "a"),
+                 lambda: q.reply(bad, "a", "t"), lambda: q.resolve(bad, "a", "t"),
+                 lambda: q.add_user_message(bad, "t"), lambda: q.rate(bad, 3, None),
+                 lambda: q.cancel(bad), lambda: q.reissue_secret(bad)):
+        with pytest.raises(TicketNotFound):
+            call()
+
+
+def test_the_readiness_probe_writes(make_queue):
+    q = make_queue()
+    for _ in range(3):
+        q.probe()
+    if hasattr(q, "tx"):
+        with q.tx(durable=False) as t:
+            assert t.one("SELECT COUNT(*) AS n FROM queue_heartbeat")["n"] == 1

@@ -61,7 +61,7 @@ def _shape(fn: Callable) -> tuple[list[tuple], Any]:
 def test_the_parts_split_the_whole_interface():
     parts = [set(_methods(p)) for p in PARTS]
     assert not any(a & b for i, a in enumerate(parts) for b in parts[i + 1:])  # disjoint
-    assert set(_methods(HandoffQueue)) == set().union(*parts) | {"open", "close"}
+    assert set(_methods(HandoffQueue)) == set().union(*parts) | {"open", "close", "probe"}
     assert all(issubclass(HandoffQueue, p) for p in PARTS)
 
 
@@ -218,6 +218,7 @@ def _script(seed: int, n: int) -> list[tuple[float, str, tuple]]:
         kind = rng.choice(["create"] * 6 + ["claim_next"] * 3 + [
             "claim", "release", "reply", "resolve", "resolve", "add_user_message", "rate",
             "cancel", "get", "ticket", "position", "find_key", "active_for_session",
+            "verify_secret", "reissue_secret",
             "open_count", "list", "set_pending", "take_pending", "record_turn",
             "recent_turns", "add_feedback", "events", "scrub"])
         args: tuple
@@ -240,8 +241,10 @@ def _script(seed: int, n: int) -> list[tuple[float, str, tuple]]:
             args = (_ref(rng), _text(rng), rng.choice([None, {"amount": "5"}]))
         elif kind == "rate":
             args = (_ref(rng), rng.randint(0, 6), rng.choice([None, _text(rng)]))
-        elif kind in ("cancel", "get", "ticket", "position"):
+        elif kind in ("cancel", "get", "ticket", "position", "reissue_secret"):
             args = (_ref(rng),)
+        elif kind == "verify_secret":
+            args = (_ref(rng), rng.choice(["", "not-the-secret"]))
         elif kind == "find_key":
             args = (rng.choice(KEYS),)
         elif kind in ("active_for_session", "take_pending"):
@@ -281,7 +284,7 @@ def _call(q: HandoffQueue, clock: FakeClock, kind: str, args: tuple,
     if kind == "claim_next":
         return q.claim_next(args[0], lang=args[1], category=args[2])
     if kind in ("claim", "release", "reply", "resolve", "add_user_message", "rate", "cancel",
-                "get", "ticket", "position"):
+                "get", "ticket", "position", "verify_secret", "reissue_secret"):
         return getattr(q, kind)(ticket(args[0]), *args[1:])
     if kind == "active_for_session":
         return q.active_for_session(args[0])
@@ -320,8 +323,8 @@ def _trace(q: HandoffQueue, ops: list[tuple[float, str, tuple]]) -> list:
             out = _call(q, clock, kind, args, ticket)
         except QueueError as exc:
             out = (type(exc).__name__, str(exc))
-        if isinstance(out, Ticket):
-            out = dataclasses.asdict(out)
+        if isinstance(out, Ticket):  # secrets are random: compare whether one was issued
+            out = {**dataclasses.asdict(out), "secret": out.secret is not None}
         if isinstance(out, dict) and isinstance(out.get("id"), str) and out["id"] not in ids:
             ids.append(out["id"])
         trace.append((kind, out))

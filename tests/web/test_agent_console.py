@@ -48,12 +48,13 @@ def test_agent_claims_replies_and_resolves_in_the_console(server, page):
     page.locator("#ticket-meta", has_text="resolved").wait_for()
 
     # The user sees the agent's reply and rates the help.
-    seen = httpx.get(f"{server}/tickets/{ticket['id']}").json()
+    owner = {"Authorization": f"Bearer {ticket['secret']}"}  # from the reply that created it
+    seen = httpx.get(f"{server}/tickets/{ticket['id']}", headers=owner).json()
     assert seen["status"] == "resolved"
     assert ("agent", "您好,请问是哪条链上的交易?") in [(m["role"], m["text"])
                                                   for m in seen["messages"]]
     rated = httpx.post(f"{server}/tickets/{ticket['id']}/rating",
-                       json={"score": 5, "comment": "很快"}).json()
+                       json={"score": 5, "comment": "很快"}, headers=owner).json()
     assert rated["rating"] == 5
     page.locator("#status").select_option("resolved")
     page.locator(f'#tickets tr[data-id="{ticket["id"]}"]').click()

@@ -285,6 +285,13 @@ def test_handoff_from_chat_to_the_agent_console_and_back(browser, live_server):
     ticket_id = card.locator(".ticket-id").inner_text()
     expect(card.locator(".ticket-position")).to_have_text(re.compile(r"^\d+$"))
     expect(card.locator(".ticket-eta")).to_contain_text(re.compile(r"\d"))
+    # The ticket's secret came with the reply that created it; the page keeps it for this tab
+    # (a reload still polls) and the ticket id alone opens nothing.
+    secret = user.evaluate("JSON.parse(sessionStorage.getItem('help.ticket')).secret")
+    assert secret and len(secret) >= 32
+    assert user.evaluate(f"fetch('/tickets/{ticket_id}').then(r => r.status)") == 404
+    user.reload()
+    expect(user.locator(".ticket.card .ticket-id").last).to_have_text(ticket_id)
 
     agent = browser.new_context(viewport=DESKTOP).new_page()
     agent.goto(live_server.url + "/agent")
@@ -308,7 +315,8 @@ def test_handoff_from_chat_to_the_agent_console_and_back(browser, live_server):
     rating.get_by_role("button", name="提交评分").click()
     expect(rating).to_contain_text("感谢您的评价")
     seen = json.loads(user.evaluate(
-        f"fetch('/tickets/{ticket_id}').then(r => r.text())"))
+        f"fetch('/tickets/{ticket_id}', {{headers: {{Authorization: 'Bearer {secret}'}}}})"
+        ".then(r => r.text())"))
     assert seen["status"] == "resolved" and seen["rating"] == 5
     assert seen["rating_comment"] == "很快"
     user.context.close()

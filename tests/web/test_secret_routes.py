@@ -60,17 +60,19 @@ def _send_case(client: httpx.Client, case, responses: list[str]) -> None:
     if not ticket:
         return
     tid = ticket["id"]
+    owner = {"Authorization": f"Bearer {ticket['secret']}"}
     for message in case.messages:
-        responses.append(client.post(f"/tickets/{tid}/messages", json={"text": message}).text)
+        responses.append(client.post(f"/tickets/{tid}/messages", json={"text": message},
+                                     headers=owner).text)
     responses.append(client.post(f"/agent/tickets/{tid}/claim", headers=agent).text)
     joined = " ".join(case.messages)
     responses.append(client.post(f"/agent/tickets/{tid}/reply", headers=agent,
                                  json={"text": joined}).text)
     responses.append(client.post(f"/agent/tickets/{tid}/resolve", headers=agent,
                                  json={"resolution": joined}).text)
-    responses.append(client.post(f"/tickets/{tid}/rating",
+    responses.append(client.post(f"/tickets/{tid}/rating", headers=owner,
                                  json={"score": 1, "comment": joined}).text)
-    responses.append(client.get(f"/tickets/{tid}").text)
+    responses.append(client.get(f"/tickets/{tid}", headers=owner).text)
 
 
 def _everything_written(srv: LiveServer, data: Path, env: dict, responses: list[str]) -> str:

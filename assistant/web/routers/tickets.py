@@ -1,8 +1,15 @@
-"""The user's side of a ticket: its status, follow-ups, rating and cancelling."""
+"""The user's side of a ticket: its status, follow-ups, rating and cancelling.
+
+Every route needs the ticket's secret, issued once in the `/answer` reply that created the
+ticket, as `Authorization: Bearer <secret>`. Without it, or with a wrong one, the answer is the
+404 of an unknown ticket, so ids cannot be probed. Agents use their own routes and tokens.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from assistant.web.deps import AssistantDep, SettingsDep, checked_text
 from assistant.web.schemas import RatingBody, TextBody
@@ -14,6 +21,16 @@ USER_FIELDS = ("id", "status", "priority", "lang", "category", "created_at", "up
                "position", "eta_minutes", "details", "resolution", "rating", "rating_comment")
 
 
+def ticket_secret(request: Request) -> str | None:
+    """The secret sent as `Authorization: Bearer <ticket secret>`, else None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+TicketSecret = Annotated[str | None, Depends(ticket_secret)]
+
+
 def user_view(ticket: dict) -> dict:
     view = {k: ticket.get(k) for k in USER_FIELDS}
     view["messages"] = [{"role": m["role"], "text": m["text"], "at": m["at"]}
@@ -22,25 +39,28 @@ def user_view(ticket: dict) -> dict:
 
 
 @router.get("/{ticket_id}")
-def ticket_status(ticket_id: str, a: AssistantDep) -> dict:
-    """The user's own ticket (by its unguessable id): status, place, wait, replies."""
-    return user_view(a.ticket(ticket_id))
+def ticket_status(ticket_id: str, secret: TicketSecret, a: AssistantDep) -> dict:
+    """The user's own ticket: status, place, wait, replies."""
+    return user_view(a.user_ticket(ticket_id, secret=secret))
 
 
 @router.post("/{ticket_id}/messages")
-def ticket_message(ticket_id: str, body: TextBody, s: SettingsDep, a: AssistantDep) -> dict:
+def ticket_message(ticket_id: str, body: TextBody, secret: TicketSecret, s: SettingsDep,
+                   a: AssistantDep) -> dict:
     """A follow-up or more details from the user on an open ticket."""
-    ticket, redacted = a.follow_up(ticket_id, checked_text(body.text, s.max_query_chars, "text"))
+    ticket, redacted = a.follow_up(ticket_id, checked_text(body.text, s.max_query_chars, "text"),
+                                   secret=secret)
     return {**user_view(ticket), "redacted": redacted}
 
 
 @router.post("/{ticket_id}/rating")
-def ticket_rating(ticket_id: str, body: RatingBody, a: AssistantDep) -> dict:
+def ticket_rating(ticket_id: str, body: RatingBody, secret: TicketSecret,
+                  a: AssistantDep) -> dict:
     """Rate the help after the ticket is resolved (1-5, optional comment)."""
-    return user_view(a.rate(ticket_id, body.score, body.comment))
+    return user_view(a.rate(ticket_id, body.score, body.comment, secret=secret))
 
 
 @router.post("/{ticket_id}/cancel")
-def ticket_cancel(ticket_id: str, a: AssistantDep) -> dict:
+def ticket_cancel(ticket_id: str, secret: TicketSecret, a: AssistantDep) -> dict:
     """The user no longer needs help; the ticket leaves the queue."""
-    return user_view(a.cancel(ticket_id))
+    return user_view(a.cancel(ticket_id, secret=secret))

@@ -2,7 +2,9 @@
 // handoff (details, ticket, queue position, agent replies, rating) and helpful / not helpful.
 // Every text from the server is put in the page as text nodes; only article HTML from
 // GET /articles (sanitised on the server) is inserted as HTML. Endpoints a server does not
-// have (404) are skipped quietly: the chat keeps working over /answer alone.
+// have (404) are skipped quietly: the chat keeps working over /answer alone. The ticket's
+// secret, sent once in the reply that created the ticket, is kept with the ticket in
+// sessionStorage (this tab only) and sent as `Authorization: Bearer` on every ticket call.
 import { applyLang, bindLangSwitch, initialLang, stored, t } from "./i18n.js";
 
 const log = document.getElementById("log");
@@ -15,7 +17,7 @@ const OPEN = new Set(["open", "claimed"]);
 const state = {
   lang: initialLang(),
   session: sessionId(),
-  ticket: null,          // {id, status, position, eta_minutes}
+  ticket: null,          // {id, status, position, eta_minutes, secret}
   ticketsApi: true,      // false once the server says it has no /tickets
   awaitingDetails: false,
   seen: 0,               // ticket messages already shown
@@ -34,11 +36,14 @@ function sessionId() {
   return id;
 }
 
-async function call(method, url, body) {
+async function call(method, url, body, secret) {
+  const headers = { Accept: "application/json" };
+  if (body) headers["Content-Type"] = "application/json";
+  if (secret) headers.Authorization = `Bearer ${secret}`;
   try {
     const resp = await fetch(url, {
       method,
-      headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
+      headers,
       body: body ? JSON.stringify(body) : undefined,
     });
     const data = await resp.json().catch(() => null);
@@ -160,8 +165,8 @@ function articleLink(article, lang) {
 async function send(text, { query, extra = {} } = {}) {
   const message = query ?? text;
   bubble("user", el("p", { text }));
-  if (state.ticket && state.ticketsApi && OPEN.has(state.ticket.status) && !state.awaitingDetails) {
-    const r = await call("POST", `/tickets/${encodeURIComponent(state.ticket.id)}/messages`, { text: message });
+  if (state.ticket && state.ticket.secret && state.ticketsApi && OPEN.has(state.ticket.status) && !state.awaitingDetails) {
+    const r = await call("POST", `/tickets/${encodeURIComponent(state.ticket.id)}/messages`, { text: message }, state.ticket.secret);
     if (r.ok) {
       reveal(bubble("bot", el("p", { class: "ack", role: "status", text: t(state.lang, "chat.added", state.ticket.id) })));
       return;
@@ -325,13 +330,16 @@ function disable(container) {
 
 function startTicket(ticket, container) {
   stopPolling();
-  state.ticket = { status: "open", ...ticket };
+  // A reply about a ticket this page already holds (more details, asked again) carries no
+  // secret: the one from the reply that created it stays.
+  const kept = state.ticket && state.ticket.id === ticket.id ? state.ticket.secret : null;
+  state.ticket = { status: "open", ...ticket, secret: ticket.secret || kept || null };
   state.seen = 0;
   stored("sessionStorage", "help.ticket", JSON.stringify(state.ticket));
   state.card = el("dl", { class: "ticket card", "aria-label": t(state.lang, "chat.ticket") });
   container.append(state.card);
   renderTicket();
-  if (state.ticketsApi) {
+  if (state.ticketsApi && state.ticket.secret) {
     state.poller = setInterval(poll, POLL_MS);
     poll();
   }
@@ -351,7 +359,7 @@ function renderTicket() {
 async function poll() {
   const tk = state.ticket;
   if (!tk) return;
-  const r = await call("GET", `/tickets/${encodeURIComponent(tk.id)}`);
+  const r = await call("GET", `/tickets/${encodeURIComponent(tk.id)}`, null, tk.secret);
   if (r.status === 404 || r.status === 405) {
     state.ticketsApi = false;
     stopPolling();
@@ -373,7 +381,7 @@ async function poll() {
   state.seen = Math.max(state.seen, messages.length);
   if (tk.status === "resolved" && before !== "resolved") {
     stopPolling();
-    bubble("bot", ratingForm(tk.id));
+    bubble("bot", ratingForm(tk));
   } else if (!OPEN.has(tk.status)) {
     stopPolling();
   }
@@ -384,7 +392,8 @@ function stopPolling() {
   state.poller = null;
 }
 
-function ratingForm(ticketId) {
+function ratingForm(ticket) {
+  const ticketId = ticket.id;
   const form = el("form", { class: "rating card" });
   const fieldset = el("fieldset", {}, el("legend", { text: t(state.lang, "chat.rate") }));
   const stars = el("div", { class: "stars" });
@@ -404,7 +413,7 @@ function ratingForm(ticketId) {
     e.preventDefault();
     const data = new FormData(form);
     const r = await call("POST", `/tickets/${encodeURIComponent(ticketId)}/rating`,
-      { score: Number(data.get("score")), comment: String(data.get("comment") || "") });
+      { score: Number(data.get("score")), comment: String(data.get("comment") || "") }, ticket.secret);
     status.textContent = t(state.lang, r.ok ? "chat.rated" : "chat.error");
     if (r.ok) {
       disable(form);
