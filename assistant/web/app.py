@@ -13,14 +13,14 @@ from assistant import __version__
 from assistant.core.config import Settings, load_settings
 from assistant.knowledge.watch import IndexWatcher
 from assistant.service import Assistant
-from assistant.web import pages
+from assistant.web import docs, pages
 from assistant.web.errors import install_error_handlers
-from assistant.web.middleware import install_middleware
+from assistant.web.middleware import close_middleware, install_middleware
 from assistant.web.routers import admin, agent, answer, articles, health, search, tickets
 from assistant.web.server import reload_on_sighup
 
 ROUTERS = (answer.router, search.router, tickets.router, agent.router, admin.router,
-           health.router, articles.router, pages.router)
+           health.router, articles.router, pages.router, docs.router)
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
@@ -41,8 +41,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if hup:
             hup()
         a.close()
+        await close_middleware(app)
 
-    app = FastAPI(title="Wallet support assistant", version=__version__, lifespan=lifespan)
+    # /docs is served from the package (docs.py): the default page needs a CDN and an inline
+    # script; ReDoc would too, so it is off.
+    app = FastAPI(title="Wallet support assistant", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = s
     install_error_handlers(app)
     install_middleware(app, s)

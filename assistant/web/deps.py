@@ -7,6 +7,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.core.config import Settings
 from assistant.service import Assistant
@@ -25,17 +26,24 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" else None
+#: Declares the bearer token in the OpenAPI schema (the Authorize button of /docs). It never
+#: answers by itself (`auto_error=False`): the checks below keep their 404 and 401.
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An agent token (ASSISTANT_AGENT_TOKENS) for /agent, the "
+    "admin token (ASSISTANT_ADMIN_TOKEN) for /admin.")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-def require_agent(request: Request, s: SettingsDep) -> str:
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials is not None else None
+
+
+def require_agent(credentials: BearerDep, s: SettingsDep) -> str:
     """The agent's name for a valid bearer token; 404 when the agent API is off, else 401."""
     if not s.agent_tokens:
         raise ApiError(404, "not_found", "the agent API is disabled; set "
                                          "ASSISTANT_AGENT_TOKENS to enable it")
-    token = _bearer(request)
+    token = _bearer(credentials)
     if token is not None:
         for name, expected in s.agent_tokens.items():
             if secrets.compare_digest(token.encode(), expected.encode()):
@@ -43,11 +51,11 @@ def require_agent(request: Request, s: SettingsDep) -> str:
     raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <agent token>'")
 
 
-def require_admin(request: Request, s: SettingsDep) -> None:
+def require_admin(credentials: BearerDep, s: SettingsDep) -> None:
     if not s.admin_token:
         raise ApiError(404, "not_found", "admin endpoints are disabled; set "
                                          "ASSISTANT_ADMIN_TOKEN to enable them")
-    token = _bearer(request)
+    token = _bearer(credentials)
     if token is None or not secrets.compare_digest(token.encode(), s.admin_token.encode()):
         raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <admin token>'")
 

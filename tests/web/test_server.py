@@ -89,11 +89,12 @@ def test_an_acknowledged_ticket_survives_kill_9(tmp_path, tiny_index, queue_dsn)
         reply = httpx.post(base + "/answer", json={"query": "转人工"},
                            headers={"Idempotency-Key": "crash-1"}).json()
         ticket = reply["ticket"]["id"]
+        owner = {"Authorization": f"Bearer {reply['ticket']['secret']}"}
         proc.kill()  # SIGKILL: no shutdown, no flush
         proc.wait(timeout=30)
         proc = _serve(env, port, tmp_path / "server.log")
         _wait(base + "/readyz")
-        seen = httpx.get(f"{base}/tickets/{ticket}").json()
+        seen = httpx.get(f"{base}/tickets/{ticket}", headers=owner).json()
         assert seen["status"] == "open" and seen["position"] == 1
         assert seen["messages"][-1]["text"] == "转人工"
         retried = httpx.post(base + "/answer", json={"query": "转人工"},
@@ -157,6 +158,7 @@ class _Stream:
 
 
 QUERY = "my transaction failed"
+ADMIN = "reload-test-admin-token-0123456789"
 #: The brief's bound for a switch; a reload of the tiny index takes a fraction of it.
 SWITCH_SECONDS = 1.0
 #: A signal is handled asynchronously; on a loaded shared machine allow more before failing.
@@ -171,7 +173,7 @@ def test_requests_keep_succeeding_through_reloads(tmp_path, embedder):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index),
            "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
            "ASSISTANT_THRESHOLDS_FILE": str(tmp_path / "none.json"),
-           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0", "ASSISTANT_ADMIN_TOKEN": "t"}
+           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0", "ASSISTANT_ADMIN_TOKEN": ADMIN}
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
                             env=env, stdout=log, stderr=log)
@@ -183,8 +185,8 @@ def test_requests_keep_succeeding_through_reloads(tmp_path, embedder):
             time.sleep(1)
             path.write_text(path.read_text("utf-8") + "Version two.\n", "utf-8")
             build_index(kb, index, embedder, model_name="all-MiniLM-L6-v2")
-            resp = httpx.post(base + "/admin/reload", headers={"Authorization": "Bearer t"},
-                              timeout=60)
+            resp = httpx.post(base + "/admin/reload",
+                              headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60)
             reloaded = time.monotonic()
             assert resp.status_code == 200 and resp.json()["reloaded"] is True
             first_v2 = stream.wait_for("Version two.", reloaded, SWITCH_SECONDS)
