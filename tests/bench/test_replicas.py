@@ -158,3 +158,28 @@ def test_killing_a_replica_under_load_loses_no_acknowledged_ticket(cluster):
             got = client.get(f"{cluster.url}/agent/tickets/{tid}", headers=AGENT, timeout=30)
             assert got.status_code == 200, f"acknowledged ticket {tid} is lost"
     assert time.monotonic() - started < 300
+
+
+def test_the_limit_holds_across_replicas(shared_index, tmp_path, queue_schema):
+    """Two replicas counting in one Redis: a client's burst is one budget whichever replica
+    answers, and another client behind the same balancer keeps its own."""
+    from tests.web.redis_support import shared_store
+
+    _, index = shared_index
+    with shared_store() as store, Cluster(
+            2, index, tmp_path / "limited", pg_dsn=queue_schema, redis_url=store.url,
+            extra_env={"ASSISTANT_RATE_LIMIT_PER_MINUTE": "60", "ASSISTANT_RATE_LIMIT_BURST": "10",
+                       "ASSISTANT_RATE_LIMIT_KEY_PREFIX": store.prefix}) as limited, \
+            httpx.Client() as client:
+        def get(user: str) -> httpx.Response:
+            return client.get(limited.url + "/categories", params={"lang": "en"}, timeout=30,
+                              headers={"X-Forwarded-For": user})
+
+        answers = [get("203.0.113.7") for _ in range(30)]
+        allowed = [r for r in answers if r.status_code == 200]
+        limited_by = {r.headers[REPLICA_HEADER] for r in answers if r.status_code == 429}
+        assert {r.status_code for r in answers} == {200, 429}
+        assert 10 <= len(allowed) <= 11, len(allowed)  # one budget, not one per replica
+        assert limited_by == {"r0", "r1"}
+        assert get("198.51.100.4").status_code == 200
+        assert store.keys()
