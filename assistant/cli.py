@@ -172,7 +172,9 @@ def _gaps(args: argparse.Namespace) -> int:
     from assistant.handoff import insights
     from assistant.knowledge.embedding import make_embedder
     from assistant.handoff.queue import open_queue
+    from assistant.tooling.build import require_build_extras
 
+    require_build_extras("`assistant gaps` (it clusters with scikit-learn)")
     settings = _settings(args)
     if args.days <= 0:
         raise AssistantError("--days must be greater than 0")
@@ -446,37 +448,79 @@ def _serve(args: argparse.Namespace) -> int:
     # pool threads spin on a small machine and slow every request; workers give parallelism.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(settings.embed_threads))
-    serve(host=args.host or settings.host, port=args.port or settings.port,
-          workers=args.workers or settings.workers, log_level=settings.log_level)
+    serve(settings, host=args.host or settings.host, port=args.port or settings.port,
+          workers=args.workers or settings.workers)
     return 0
 
 
 def _preflight(settings: Settings) -> None:
-    """Refuse to start, with one line naming the setting, before any worker is spawned."""
-    import os
+    """Refuse to start, with one line naming the setting, before any worker is spawned: the
+    index (there, built with the configured model) and the queue (it takes a write).
 
+    After `scripts/run` refused a new build (`ASSISTANT_BUILD_REFUSED`), one line says the
+    server starts on the last published index, and why."""
     from assistant.knowledge import index as ix
     from assistant.core.errors import IndexLoadError
 
+    refused = f"; the new build was also refused: {settings.build_refused}" \
+        if settings.build_refused else ""
     try:
         manifest = ix.read_manifest(settings.index_dir)
     except IndexLoadError as exc:
-        raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir}: {exc}") from None
+        raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir}: {exc}{refused}") from None
     if manifest is None:
         raise ConfigError(f"ASSISTANT_INDEX_DIR={settings.index_dir} holds no index: build it "
-                          f"with `python scripts/build_index.py --out {settings.index_dir}`")
+                          f"with `python scripts/build_index.py --out {settings.index_dir}`"
+                          f"{refused}")
     if manifest.model != settings.model:
         raise ConfigError(f"ASSISTANT_MODEL={settings.model} but the index in "
                           f"{settings.index_dir} was built with {manifest.model}: rebuild it "
                           f"(`python scripts/build_index.py`) or set "
-                          f"ASSISTANT_MODEL={manifest.model}")
+                          f"ASSISTANT_MODEL={manifest.model}{refused}")
+    _check_queue(settings)
+    if settings.build_refused:
+        print(f"warning: new index build refused, serving the last published index "
+              f"{manifest.version}: {settings.build_refused}", file=sys.stderr, flush=True)
+
+
+def _check_queue(settings: Settings) -> None:
+    """The handoff queue opens, migrates and takes one durable write, or a ConfigError names
+    the setting to change: ASSISTANT_QUEUE_DSN when set, else ASSISTANT_DATA_DIR (the folder
+    of the SQLite file). A full disk, a read-only folder or file, an unreachable PostgreSQL
+    all end here, not in a worker's traceback."""
+    import re
+
+    from assistant.core.errors import QueueError
+    from assistant.handoff.queue import open_queue, safe_dsn
+
+    if settings.queue_dsn:
+        name = f"ASSISTANT_QUEUE_DSN={safe_dsn(settings.queue_dsn)}"
+        fix = "point it at a writable SQLite file or a reachable PostgreSQL"
+    else:
+        name, fix = f"ASSISTANT_DATA_DIR={settings.data_dir}", "point it at a writable folder"
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{name} cannot be created ({exc.strerror}); {fix}") from None
+        if not os.access(settings.data_dir, os.W_OK):
+            raise ConfigError(f"{name} is not writable; {fix}")
+    queue = open_queue(settings.queue_dsn, settings.queue_path,
+                       pool_size=1, timeout_seconds=settings.queue_timeout_seconds)
+    pool_log = logging.getLogger("psycopg.pool")  # its retries would add lines to the one
+    level = pool_log.level
+    pool_log.setLevel(logging.CRITICAL)
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"ASSISTANT_DATA_DIR={settings.data_dir} cannot be created "
-                          f"({exc.strerror})") from None
-    if not os.access(settings.data_dir, os.W_OK):
-        raise ConfigError(f"ASSISTANT_DATA_DIR={settings.data_dir} is not writable")
+        queue.open()
+        queue.probe()
+    except (QueueError, OSError) as exc:
+        reason = re.sub(r"; check ASSISTANT_\w+$", "", " ".join(str(exc).split()))
+        if "full" in reason:
+            fix = "free disk space or " + fix
+        raise ConfigError(f"{name}: the handoff queue cannot take writes ({reason}); "
+                          f"{fix}") from None
+    finally:
+        queue.close()
+        pool_log.setLevel(level)
 
 
 if __name__ == "__main__":  # pragma: no cover

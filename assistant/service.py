@@ -30,7 +30,7 @@ from assistant.handoff.conversation import HandoffConversation, digest
 from assistant.handoff.queue import HandoffQueue, Pace, open_queue
 from assistant.knowledge.index import LoadedIndex, load_index, set_threads
 from assistant.understanding.intent import ARTICLES_FILE, ServingIntent, load_serving
-from assistant.understanding.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights, body_text
+from assistant.understanding.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights
 from assistant.understanding.redaction import Redaction, SessionWindow
 from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.understanding.search import Marked, ResultCache, SearchIndex
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Articles the search box's term matches add to the hybrid candidates (scored in any case).
 SEARCH_INCLUDE = 5
+#: `Assistant.queue_state` when the queue takes writes.
+QUEUE_OK = "ok"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class Assistant:
         self._state: _State | None = None
         self.window = SessionWindow(settings.secret_window_seconds)
         self._reload_lock = threading.Lock()
+        self._probe_lock = threading.Lock()
+        self._probe: tuple[float, str] | None = None  # (monotonic time, verdict)
         self._segmenter_warm = False
         self.facts = templates.SiteFacts(
             settings.support_email, settings.official_site,
@@ -225,13 +229,15 @@ class Assistant:
             loaded.vectors, loaded.entries, categories,
             Weights(s.weight_dense, s.weight_lexical, s.weight_fuzzy, s.weight_intent,
                     s.weight_article, s.weight_body),
-            bodies=[(a.id, body_text(a)) for a in loaded.kb.articles],
             dense_top_k=s.dense_top_k, candidates=s.candidates,
             lexical=LexicalIndex.load(loaded.path))
         log.info("index %s loaded: %d articles, model %s", loaded.manifest.version,
                  loaded.manifest.articles, loaded.manifest.model)
         rendered = {(a.id, a.lang): templates.render_article(a, ent.Entities(), self.facts, a.lang)
                     for a in loaded.kb.articles}
+        use_index = getattr(self.embedder, "use_index", None)
+        if use_index is not None:  # queries embedded by the model the version carries
+            use_index(loaded.path)
         return _State(loaded, classifier, article_classifier, retriever,
                       {a.id: a.handoff for a in loaded.kb.articles},
                       SearchIndex(loaded.kb.articles), ResultCache(s.search_cache_size), rendered)
@@ -302,19 +308,36 @@ class Assistant:
     # One method per write. Each redacts its text once, here, before anything stores it;
     # entry points pass what the user or agent sent and translate the errors.
 
-    def follow_up(self, ticket_id: str, text: str) -> tuple[dict, bool]:
+    def check_ticket_secret(self, ticket_id: str, secret: str | None) -> None:
+        """The user's side of a ticket opens only with the secret issued when it was created:
+        the id alone is seen by too many (screenshots, agents, logs). A missing or wrong secret
+        is TicketNotFound, like an unknown id, so ids cannot be probed."""
+        if not secret or not self.queue.verify_secret(ticket_id, secret):
+            raise TicketNotFound(ticket_id)
+
+    def user_ticket(self, ticket_id: str, *, secret: str | None) -> dict:
+        """The user's own ticket with its conversation (the secret checked first)."""
+        self.check_ticket_secret(ticket_id, secret)
+        return self.ticket(ticket_id)
+
+    def follow_up(self, ticket_id: str, text: str, *, secret: str | None) -> tuple[dict, bool]:
         """A user's follow-up or details on their ticket: the ticket, and whether a secret
-        was removed from the message."""
+        was removed from the message. The ticket's secret is checked before anything is read
+        or scrubbed."""
+        self.check_ticket_secret(ticket_id, secret)
         red = self.redact_ticket_message(ticket_id, text)
         ticket = self.queue.add_user_message(ticket_id, red.text, ent.extract(red.text).as_dict())
         return ticket, red.found
 
-    def rate(self, ticket_id: str, score: int, comment: str | None) -> dict:
+    def rate(self, ticket_id: str, score: int, comment: str | None, *,
+             secret: str | None) -> dict:
         """The user's rating of the help on a resolved ticket."""
+        self.check_ticket_secret(ticket_id, secret)
         return self.queue.rate(ticket_id, score, self.redact(comment).text if comment else None)
 
-    def cancel(self, ticket_id: str) -> dict:
+    def cancel(self, ticket_id: str, *, secret: str | None) -> dict:
         """The user no longer needs help."""
+        self.check_ticket_secret(ticket_id, secret)
         return self.queue.cancel(ticket_id)
 
     def feedback(self, *, helpful: bool, session_id: str | None = None, query: str | None = None,
@@ -542,14 +565,56 @@ class Assistant:
                 for c, items in by_category.items() if items]
 
     def health(self) -> dict:
+        """What operators check: the serving index, whether the queue takes writes and, when
+        `scripts/run` started on the last good index, why the new build was refused."""
         m = self.index.manifest if self.index else None
-        return {
-            "status": "ok" if m else "loading",
+        queue = self.queue_state() if m else "not checked"
+        status = "loading" if not m else "ok" if queue == QUEUE_OK else "degraded"
+        health: dict[str, object] = {
+            "status": status,
             "index_version": m.version if m else None,
             "articles": m.articles if m else 0,
             "article_ids": m.article_ids if m else 0,
             "model": self.settings.model,
+            "queue": queue,
         }
+        if self.settings.build_refused:
+            health["build"] = {"refused": self.settings.build_refused}
+        return health
+
+    def queue_state(self) -> str:
+        """"ok" when the queue took a real durable write (`HandoffQueue.probe`), else why not.
+
+        Probes hit the database at most once per `queue_probe_seconds` per process (callers in
+        between, and callers while a probe is under way, get the last verdict); a write that
+        failed in between ends that wait early.
+        """
+        last = self._probe
+        fresh = last is not None and \
+            time.monotonic() - last[0] < self.settings.queue_probe_seconds
+        if fresh or not self._probe_lock.acquire(blocking=last is None):
+            assert last is not None
+            return last[1]
+        try:
+            last = self._probe
+            if last is not None and \
+                    time.monotonic() - last[0] < self.settings.queue_probe_seconds:
+                return last[1]  # another caller probed while this one waited
+            try:
+                self.queue.probe()
+                verdict = QUEUE_OK
+            except QueueError as exc:
+                verdict = "cannot write: " + " ".join(str(exc).split())[:200]
+                if last is None or last[1] != verdict:
+                    log.error("queue not ready: %s", verdict)
+            self._probe = (time.monotonic(), verdict)
+            return verdict
+        finally:
+            self._probe_lock.release()
+
+    def queue_failed(self) -> None:
+        """A queue write failed while serving: the next readiness check probes at once."""
+        self._probe = None
 
     # ------------------------------------------------------------ helpers
 

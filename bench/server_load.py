@@ -154,7 +154,7 @@ def timed_build(kb: Path, out: Path, env: dict[str, str]) -> dict:
     return {"wall_s": round(wall, 2), "build_s": manifest["build_seconds"],
             "articles": manifest["articles"], "vectors": manifest["vectors"],
             "article_ids": manifest["article_ids"], "backend": manifest.get("backend"),
-            "article_classifier": (out / "current" / "articles.joblib").is_file(),
+            "article_classifier": (out / "current" / "article_classifier.json").is_file(),
             "output": done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""}
 
 

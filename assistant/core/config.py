@@ -25,6 +25,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DETAIL_FIELDS = ("problem", "chain", "tx_hash", "amount", "token", "time", "address", "app_version",
                  "device")
 
+#: Shortest bearer token accepted for agents and admins (guessing one must be hopeless).
+MIN_TOKEN_CHARS = 16
 #: The thresholds a language may override (`Settings.lang_thresholds`).
 LANG_THRESHOLDS = ("answer_threshold", "clarify_threshold", "clarify_margin", "decline_threshold")
 #: Names of the thresholds that `assistant tune` may write; each is a Settings field.
@@ -122,6 +124,17 @@ class Settings(BaseSettings):
     rate_limit_per_minute: float = Field(
         120, ge=0, description="Sustained requests per minute per client; 0 turns limiting off.")
     rate_limit_burst: int = Field(30, ge=1, description="Requests a client may send at once.")
+    rate_limit_storage: str = Field(
+        "memory://", description="Where request counts live: `memory://` (per process) or "
+        "`redis://host:6379/0` (shared by every worker and replica).")
+    rate_limit_key_prefix: str = Field(
+        "assistant", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of the rate-limit keys in Redis (deployments sharing one Redis "
+        "use different prefixes).")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description='Proxies (IPs or CIDRs, JSON list, e.g. '
+        '["10.0.0.0/8"]) whose X-Forwarded-For names the client; empty: the TCP peer is the '
+        'client.')
     admin_token: str | None = Field(
         None, description="Bearer token for /admin endpoints; unset means they are disabled.")
     cors_origins: list[str] = Field(
@@ -151,6 +164,12 @@ class Settings(BaseSettings):
     queue_pool_size: int = Field(4, ge=1, le=100, description="PostgreSQL connections per worker.")
     queue_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Wait this long for the queue database before failing.")
+    queue_probe_seconds: float = Field(
+        5.0, ge=0, le=300, description="/readyz and /healthz check that the queue takes a "
+        "write (one heartbeat row) at most this often per process; 0 checks on every probe.")
+    build_refused: str | None = Field(
+        None, description="Set by `scripts/run` when the new index build was refused and the "
+        "server starts on the last published index: why (shown in /healthz and logged).")
     handoff_details: dict[str, list[str]] = Field(
         default_factory=lambda: {
             "transaction": ["problem", "chain", "tx_hash", "amount", "time"],
@@ -191,6 +210,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="Server processes of `assistant serve`.")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="A request's headers must arrive within this long of "
+        "the connection opening (or the previous response); else the connection is closed.")
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="A request's body must arrive within this long of "
+        "its headers; else the connection is closed.")
+    keep_alive_seconds: int = Field(
+        5, ge=1, le=600, description="An idle keep-alive connection is closed after this long.")
+    max_connections: int = Field(
+        1000, ge=1, le=1_000_000, description="Open connections per server process; at the "
+        "cap the longest-waiting idle connection is closed for a new one.")
 
     # Facts the templates fill in
     support_email: str = "service@tokenpocket.pro"
@@ -242,6 +272,26 @@ class Settings(BaseSettings):
                              "postgresql://user@host:5432/db or memory://")
         return v or None
 
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _known_limit_storage(cls, v: str) -> str:
+        if not v.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("must be memory:// or redis://host:6379/0 (rediss:// for TLS)")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in v:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network "
+                                 '(e.g. ["10.0.0.0/8", "192.0.2.7"])') from None
+        return [entry.strip() for entry in v]
+
     @field_validator("handoff_details")
     @classmethod
     def _known_detail_fields(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -255,10 +305,21 @@ class Settings(BaseSettings):
     @field_validator("agent_tokens")
     @classmethod
     def _strong_tokens(cls, v: dict[str, str]) -> dict[str, str]:
-        weak = [name for name, token in v.items() if len(token) < 16]
+        weak = [name for name, token in v.items() if len(token) < MIN_TOKEN_CHARS]
         if weak:
-            raise ValueError(f"token of agent(s) {', '.join(weak)} is shorter than 16 "
-                             "characters; use a long random token")
+            raise ValueError(f"token of agent(s) {', '.join(weak)} is shorter than "
+                             f"{MIN_TOKEN_CHARS} characters; use a long random token")
+        return v
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, v: str | None) -> str | None:
+        if not v:
+            return None  # empty: /admin stays off, as when unset
+        if len(v) < MIN_TOKEN_CHARS:
+            raise ValueError(f"is shorter than {MIN_TOKEN_CHARS} characters; use a long random "
+                             "token (e.g. `python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(32))'`), or unset it to turn /admin off")
         return v
 
     def details_for(self, category: str | None) -> list[str]:
@@ -415,7 +476,7 @@ def _read_thresholds(path: Path) -> dict[str, Any]:
 
 
 #: Settings whose values are never printed, even when wrong.
-SECRET_SETTINGS = ("admin_token", "agent_tokens", "queue_dsn")
+SECRET_SETTINGS = ("admin_token", "agent_tokens", "queue_dsn", "rate_limit_storage")
 
 
 def _describe(exc: ValidationError) -> str:

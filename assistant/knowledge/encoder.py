@@ -77,6 +77,11 @@ class QueryCache:
                 self._cache.popitem(last=False)
         return vec
 
+    def clear_cache(self) -> None:
+        """Forget every cached vector (the model changed)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     def prime(self, texts: list[str]) -> None:
         """Batch-encode texts into the query cache (offline eval: same vectors, much faster)."""
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]

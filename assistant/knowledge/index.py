@@ -1,14 +1,24 @@
-"""The on-disk index: FAISS vectors, metadata and a manifest, published atomically.
+"""The on-disk index: FAISS vectors, metadata, the model and the serving arrays, published
+atomically.
 
 Layout under the index root::
 
     index/
-      current -> versions/<version>     (symlink, swapped atomically with os.replace)
-      versions/<version>/manifest.json  (model, dimension, KB hash, counts, build time)
-      versions/<version>/vectors.faiss  (one vector per article title and per question)
-      versions/<version>/entries.json   (what each vector points to)
-      versions/<version>/articles.json  (the articles the index was built from)
-      versions/<version>/...            (other build outputs, e.g. the intent model)
+      current -> versions/<version>         (symlink, swapped atomically with os.replace)
+      versions/<version>/manifest.json      (model, its digest, dimension, KB hash, counts, ...)
+      versions/<version>/vectors.faiss      (one vector per article title and per question)
+      versions/<version>/entries.json       (what each vector points to)
+      versions/<version>/articles.json      (the articles the index was built from)
+      versions/<version>/model/             (the ONNX model the vectors were computed with:
+                                             model.onnx or model-int8.onnx, tokenizer.json,
+                                             meta.json; servers embed queries with it)
+      versions/<version>/*.json + *.npz     (the intent and article classifiers, the lexical
+                                             index; build caches: embeddings, analyzed texts)
+
+A version is self-contained: a server copies or mounts it and needs neither the KB, the
+export cache nor torch. Nothing in it is a pickle: arrays are `.npz` files read with
+`allow_pickle=False` and everything else is JSON, so write access to the index folder
+cannot run code in the servers that read it.
 
 A build writes a staging folder and only then swaps `current`, so a crash mid-build
 leaves the previous index serving. The only module that imports faiss.
@@ -16,13 +26,17 @@ leaves the previous index serving. The only module that imports faiss.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+import zipfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -32,10 +46,12 @@ from assistant.core.types import CATEGORIES, Article, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: pickled classes live in the layer packages
+FORMAT_VERSION = 3  # 3: no pickles (npz + JSON), the model inside the version
 CURRENT = "current"
 VERSIONS = "versions"
 KEEP_VERSIONS = 3
+#: The version's copy of the ONNX model the vectors were computed with.
+MODEL_DIR = "model"
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,7 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
     backend: str = "torch"  # how the vectors were computed (setting embed_backend)
     analyzer: str = ""  # text.ANALYZER_VERSION the lexical index was built with
+    model_digest: str = ""  # sha256 of the files in model/ ("" when the version carries none)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -206,6 +223,68 @@ def _prune(root: Path, keep: Path) -> None:
             shutil.rmtree(s, ignore_errors=True)
 
 
+def write_model(stage: Path, files: Iterable[Path], meta: dict) -> str:
+    """Put the model files into the version's `model/` folder; return their digest.
+
+    Hard links where the export cache shares the file system (a build then costs no copy
+    of a 90 MB model), copies elsewhere. `meta.json` is written anew with each file's sha256
+    and their combined digest, which the manifest records too.
+    """
+    folder = Path(stage) / MODEL_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = [Path(f) for f in files]
+    for src in sources:
+        dest = folder / src.name
+        try:
+            os.link(src, dest)
+        except OSError:  # another file system, or links not allowed
+            shutil.copy2(src, dest)
+    digests, digest = files_digest(sources)
+    write_json(folder / "meta.json", {**meta, "files": digests, "digest": digest})
+    return digest
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def files_digest(paths: Iterable[Path]) -> tuple[dict[str, str], str]:
+    """The sha256 of each file (by name) and one digest of them all.
+
+    Memoised per file identity (inode, size, mtime), so rebuilding with the same export
+    hashes its 90 MB once per process.
+    """
+    digests = {}
+    for path in paths:
+        st = Path(path).stat()
+        key = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in _DIGESTS:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            _DIGESTS[key] = h.hexdigest()
+        digests[Path(path).name] = _DIGESTS[key]
+    combined = hashlib.sha256(json.dumps(sorted(digests.items())).encode()).hexdigest()
+    return digests, combined
+
+
+def write_arrays(path: Path, **arrays: Any) -> None:
+    """An `.npz` of numeric and string arrays. Object arrays are refused: numpy would pickle
+    them, and `read_arrays` never unpickles."""
+    for name, value in arrays.items():
+        if np.asarray(value).dtype.hasobject:
+            raise TypeError(f"{Path(path).name}: array {name!r} holds Python objects; "
+                            "store it as JSON instead")
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def write_json(path: Path, data: object) -> None:
+    """Compact JSON (serving files are read by machines, and some are large)."""
+    Path(path).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                          encoding="utf-8")
+
+
 # ---------------------------------------------------------------- reading
 
 def current_path(root: Path) -> Path | None:
@@ -262,6 +341,35 @@ def load_index(root: Path, expected_model: str | None = None,
         raise IndexLoadError(f"index at {path} is inconsistent ({vectors.size} vectors, "
                              f"{len(entries)} entries): rebuild it")
     return LoadedIndex(path, manifest, vectors, entries, kb)
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an `.npz`, read now with `allow_pickle=False`.
+
+    An index file holding pickled objects was not written by a build (`write_arrays`
+    refuses them): it is refused with IndexLoadError rather than unpickled.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise IndexLoadError(
+                f"{path} holds pickled Python objects, which a build never writes and a "
+                "server never loads (they could run code): rebuild the index with "
+                "`python scripts/build_index.py` and check who can write to the index "
+                "folder") from None
+        raise IndexLoadError(f"{path} is malformed ({exc}): rebuild the index") from exc
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise IndexLoadError(f"{path} is unreadable ({exc}): rebuild the index") from exc
+
+
+def read_json(path: Path) -> object:
+    """A JSON file of the index; IndexLoadError (rebuild) when it is missing or broken."""
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(f"{path} is unreadable ({exc}): rebuild the index") from exc
 
 
 def _manifest_from(path: Path) -> Manifest:

@@ -1,12 +1,16 @@
 """Building an index from the KB: validate, embed (reusing unchanged vectors), train the
 intent classifier, write and publish atomically. The editors' script and the CLI call this.
+
+A version carries what serving needs and nothing that unpickles: the ONNX model the
+vectors were computed with (`model/`), the classifiers and lexical index as JSON + npz, and
+two build caches for the next build (embeddings by text, analyzed texts), also npz/JSON.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -16,14 +20,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.knowledge import index as ix
-from assistant.knowledge.embedding import Embedder
-from assistant.core.errors import IndexLoadError
-from assistant.understanding.intent import ARTICLES_FILE, FILE_NAME, IntentClassifier
-from assistant.knowledge.kb import content_hash, general_out_of_scope, load_kb
-from assistant.understanding.retrieval import LexicalIndex, body_text
-from assistant.understanding.text import ANALYZER_VERSION, analyze
+from assistant.core.errors import AssistantError, IndexLoadError
 from assistant.core.types import OUT_OF_SCOPE, Article, KnowledgeBase
+from assistant.knowledge import index as ix
+from assistant.knowledge.encoder import Embedder
+from assistant.knowledge.kb import content_hash, general_out_of_scope, load_kb
+from assistant.tooling.training import IntentClassifier, build_lexical
+from assistant.understanding.intent import ARTICLES_FILE, FILE_NAME
+from assistant.understanding.retrieval import body_text
+from assistant.understanding.text import ANALYZER_VERSION, analyze
 
 if TYPE_CHECKING:
     from assistant.core.config import Settings
@@ -32,7 +37,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 CACHE_FILE = "embeddings.npz"
-TOKENS_FILE = "analyzed.pkl"
+TOKENS_FILE = "analyzed.json"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,13 @@ def build_options(settings: "Settings") -> dict:
     return {"intent_dense_weight": settings.intent_dense_weight, "intent_c": settings.intent_c,
             "article_classifier_max_ids": settings.article_classifier_max_ids,
             "threads": settings.embed_threads}
+
+
+def require_build_extras(what: str) -> None:
+    """Refuse, naming the fix, on a server install (no scikit-learn to train with)."""
+    if importlib.util.find_spec("sklearn") is None:
+        raise AssistantError(f"{what} needs the build extras, which a server install leaves "
+                             "out: `pip install '.[build]'` (or `scripts/setup-env build`)")
 
 
 def is_stale(kb_dir: Path, index_dir: Path, model: str, backend: str | None = None) -> str | None:
@@ -98,13 +110,14 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     cost grows with ids x rows); above that retrieval uses the category classifier alone.
     """
     started = time.perf_counter()
+    require_build_extras("building an index")
     kb = load_kb(kb_dir)
     if not kb.out_of_scope:  # a KB with no examples of its own learns the general ones
         kb = replace(kb, out_of_scope=general_out_of_scope())
     kb_hash = content_hash(kb_dir)
     entries = _entries(kb.articles)
     backend = str(getattr(embedder, "backend", "torch"))
-    previous = _previous(out_dir, model_name, backend)
+    previous = _previous(out_dir, model_name, backend, _model_digest(embedder))
     texts = [e.text for e in entries] + list(kb.out_of_scope)
     vectors, embedded, reused = _embed(texts, embedder, previous.cache if previous else {},
                                        progress)
@@ -134,12 +147,13 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
                 tokens).save(stage, ARTICLES_FILE)
         if progress:
             progress("lexical index", 0, 1)
-        LexicalIndex.build(tokens[: len(entries)],
-                           [(a.id, t) for a, t in zip(kb.articles, analyzed[len(texts):])]
-                           ).save(stage)
+        build_lexical(tokens[: len(entries)],
+                      [(a.id, t) for a, t in zip(kb.articles, analyzed[len(texts):])]
+                      ).save(stage)
         _save_tokens(stage, texts + bodies, analyzed)
-        keys = np.array([_key(t) for t in texts])
-        np.savez(stage / CACHE_FILE, keys=keys, vectors=vectors)
+        ix.write_arrays(stage / CACHE_FILE, keys=np.array([_key(t) for t in texts]),
+                        vectors=vectors)
+        model_digest = _copy_model(stage, embedder)
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + kb_hash[:8]
         if not publish:  # a candidate must never replace a folder that may be serving
             taken, n = version, 1
@@ -153,7 +167,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
             out_of_scope=len(kb.out_of_scope),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),
-            counts=_counts(kb),
+            counts=_counts(kb), model_digest=model_digest,
         )
         ix.write_core(stage, manifest, ix.VectorIndex.from_vectors(entry_vecs), entries, kb)
         final = (ix.publish if publish else ix.place)(out_dir, stage, version)
@@ -164,6 +178,15 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     return BuildResult(manifest, changes, final, embedded=embedded, reused=reused)
 
 
+def _copy_model(stage: Path, embedder: Embedder) -> str:
+    """The embedder's model files into the version (ONNX backends; the digest, else "")."""
+    files = getattr(embedder, "model_files", None)
+    if files is None:  # sentence-transformers on torch, or a test's embedder
+        return ""
+    paths, meta = files()
+    return ix.write_model(stage, paths, meta)
+
+
 @dataclass
 class _Previous:
     cache: dict[str, np.ndarray]
@@ -172,10 +195,12 @@ class _Previous:
     tokens: dict[str, list[str]] = field(default_factory=dict)  # analyzed texts by key
 
 
-def _previous(out_dir: Path, model_name: str, backend: str) -> _Previous | None:
+def _previous(out_dir: Path, model_name: str, backend: str,
+              model_digest: str) -> _Previous | None:
     """Embeddings and article fingerprints of the published index, if it is readable.
 
-    Its vectors (and classifiers) are reused only when the model and backend are the same.
+    Its vectors (and classifiers) are reused only when the model, its files and the backend
+    are the same.
     """
     try:
         loaded = ix.load_index(out_dir)
@@ -183,12 +208,13 @@ def _previous(out_dir: Path, model_name: str, backend: str) -> _Previous | None:
         return None
     cache: dict[str, np.ndarray] = {}
     cache_file = loaded.path / CACHE_FILE
-    same = loaded.manifest.model == model_name and loaded.manifest.backend == backend
+    m = loaded.manifest
+    same = (m.model, m.backend, m.model_digest) == (model_name, backend, model_digest)
     if same and cache_file.is_file():
         try:
-            with np.load(cache_file) as data:
-                cache = dict(zip(data["keys"].tolist(), data["vectors"]))
-        except (OSError, ValueError, KeyError):
+            data = ix.read_arrays(cache_file)
+            cache = dict(zip(data["keys"].tolist(), data["vectors"]))
+        except (IndexLoadError, KeyError):
             cache = {}
     return _Previous(cache, {a.key: _fingerprint(a) for a in loaded.kb.articles},
                      loaded.path if same else None, _load_tokens(loaded.path))
@@ -207,19 +233,26 @@ def _analyze_all(texts: list[str], cache: dict[str, list[str]]) -> list[list[str
 
 def _save_tokens(stage: Path, texts: list[str], tokens: list[list[str]]) -> None:
     data = {"analyzer": _analyzer_key(), "tokens": {_key(t): tok for t, tok in zip(texts, tokens)}}
-    with open(stage / TOKENS_FILE, "wb") as f:
-        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+    ix.write_json(stage / TOKENS_FILE, data)
 
 
 def _load_tokens(folder: Path) -> dict[str, list[str]]:
+    """The previous build's analyzed texts by key; {} when absent, unreadable or made by
+    another analyzer."""
     try:
-        with open(folder / TOKENS_FILE, "rb") as f:
-            data = pickle.load(f)  # noqa: S301 - our own build output
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        data = ix.read_json(folder / TOKENS_FILE)
+    except IndexLoadError:
         return {}
     if not isinstance(data, dict) or data.get("analyzer") != _analyzer_key():
         return {}
-    return data.get("tokens", {})
+    tokens = data.get("tokens", {})
+    return tokens if isinstance(tokens, dict) else {}
+
+
+def _model_digest(embedder: Embedder) -> str:
+    """The digest `_copy_model` will record for this embedder's files ("" without files)."""
+    files = getattr(embedder, "model_files", None)
+    return ix.files_digest(files()[0])[1] if files is not None else ""
 
 
 def _previous_model(previous: _Previous | None, name: str) -> IntentClassifier | None:

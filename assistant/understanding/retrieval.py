@@ -8,7 +8,6 @@ of thresholds works for both languages.
 
 from __future__ import annotations
 
-import pickle
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -17,11 +16,15 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from assistant.knowledge.index import Entry, VectorIndex
-from assistant.understanding.text import SparseTfidf, analyze, normalize, pre_analyzed, sparse_dot
+from assistant.core.errors import IndexLoadError
 from assistant.core.types import OUT_OF_SCOPE, Article, Hit, Intent
+from assistant.knowledge.index import (Entry, VectorIndex, read_arrays, read_json, write_arrays,
+                                       write_json)
+from assistant.understanding.text import SparseTfidf, analyze, normalize, sparse_dot
 
-LEXICAL_FILE = "lexical.pkl"
+#: The lexical index in an index version: vocabulary and article ids (JSON), arrays (npz).
+LEXICAL_FILE = "lexical.json"
+LEXICAL_ARRAYS = "lexical.npz"
 
 
 @dataclass(frozen=True)
@@ -70,48 +73,66 @@ class CsrRows:
 
 @dataclass(frozen=True)
 class LexicalIndex:
-    """The TF-IDF side of retrieval, built once per index (by the build, with sklearn) and
-    read by servers with numpy alone: the query weights and one row per feature."""
+    """The TF-IDF side of retrieval, built once per index by the build
+    (`assistant.tooling.training.build_lexical`, with sklearn) and read by servers with
+    numpy alone: the query weights and one row per feature."""
 
     tfidf: SparseTfidf
     entries: CsrRows
     body_ids: tuple[str, ...] = ()
     bodies: CsrRows | None = None
 
-    @classmethod
-    def build(cls, entry_tokens: list[list[str]],
-              bodies: list[tuple[str, list[str]]] | None = None) -> "LexicalIndex":
-        """From the `analyze` output of each entry text and of each (article id, body)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        vectorizer = TfidfVectorizer(analyzer=pre_analyzed, sublinear_tf=True)
-        matrix = vectorizer.fit_transform(entry_tokens)
-        body_rows = (CsrRows.transpose_of(vectorizer.transform([t for _, t in bodies]))
-                     if bodies else None)
-        return cls(SparseTfidf.from_vectorizer(vectorizer), CsrRows.transpose_of(matrix),
-                   tuple(aid for aid, _ in bodies or []), body_rows)
-
     def save(self, folder: Path) -> None:
-        with open(Path(folder) / LEXICAL_FILE, "wb") as f:
-            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+        """`lexical.json` and `lexical.npz` (no pickles: loading cannot run code)."""
+        vocab = self.tfidf.vocabulary
+        write_json(Path(folder) / LEXICAL_FILE, {
+            "vocabulary": sorted(vocab, key=vocab.__getitem__), "body_ids": list(self.body_ids),
+            "entries_width": self.entries.width,
+            "bodies_width": self.bodies.width if self.bodies is not None else None})
+        arrays = {"idf": self.tfidf.idf, **_csr_arrays("entries", self.entries)}
+        if self.bodies is not None:
+            arrays.update(_csr_arrays("bodies", self.bodies))
+        write_arrays(Path(folder) / LEXICAL_ARRAYS, **arrays)
 
     @staticmethod
-    def load(folder: Path) -> "LexicalIndex | None":
-        """The saved lexical index, or None for an index built before it was saved."""
-        path = Path(folder) / LEXICAL_FILE
-        if not path.is_file():
-            return None
-        with open(path, "rb") as f:
-            lexical = pickle.load(f)  # noqa: S301 - our own build output
-        return lexical if isinstance(lexical, LexicalIndex) else None
+    def load(folder: Path) -> "LexicalIndex":
+        """The saved lexical index; IndexLoadError (rebuild) when missing or inconsistent."""
+        meta = read_json(Path(folder) / LEXICAL_FILE)
+        arrays = read_arrays(Path(folder) / LEXICAL_ARRAYS)
+        try:
+            assert isinstance(meta, dict)
+            vocab = {str(t): i for i, t in enumerate(meta["vocabulary"])}
+            bodies = (_csr_rows("bodies", arrays, int(meta["bodies_width"]))
+                      if meta.get("bodies_width") is not None else None)
+            lexical = LexicalIndex(SparseTfidf(vocab, arrays["idf"]),
+                                   _csr_rows("entries", arrays, int(meta["entries_width"])),
+                                   tuple(str(a) for a in meta.get("body_ids", [])), bodies)
+        except (AssertionError, KeyError, TypeError, ValueError) as exc:
+            raise IndexLoadError(f"{Path(folder) / LEXICAL_FILE} is incomplete ({exc!r}): "
+                                 "rebuild the index") from exc
+        rows = [lexical.entries] + ([bodies] if bodies is not None else [])
+        if len(lexical.tfidf.idf) != len(vocab) or any(
+                len(r.indptr) != len(vocab) + 1 for r in rows):
+            raise IndexLoadError(f"{Path(folder) / LEXICAL_FILE} and its arrays disagree in "
+                                 "shape: rebuild the index")
+        return lexical
+
+
+def _csr_arrays(prefix: str, rows: CsrRows) -> dict[str, np.ndarray]:
+    return {f"{prefix}_indptr": rows.indptr, f"{prefix}_indices": rows.indices,
+            f"{prefix}_data": rows.data}
+
+
+def _csr_rows(prefix: str, arrays: dict[str, np.ndarray], width: int) -> CsrRows:
+    return CsrRows(arrays[f"{prefix}_indptr"], arrays[f"{prefix}_indices"],
+                   arrays[f"{prefix}_data"], width)
 
 
 class HybridRetriever:
-    """Scores articles for a query. Lexical structures are built once per index."""
+    """Scores articles for a query over one index version's vectors and lexical index."""
 
     def __init__(self, vectors: VectorIndex, entries: list[Entry], categories: dict[str, str],
-                 weights: Weights, *, bodies: list[tuple[str, str]] | None = None,
-                 dense_top_k: int = 64, candidates: int = 10,
+                 weights: Weights, *, dense_top_k: int = 64, candidates: int = 10,
                  lexical: LexicalIndex | None = None) -> None:
         if vectors.size != len(entries):
             raise ValueError("vectors and entries differ in length")
@@ -128,10 +149,11 @@ class HybridRetriever:
             self._by_article[e.article_id].append(i)
         self._choices = {aid: [self._texts[i] for i in rows]
                          for aid, rows in self._by_article.items()}
-        # Article bodies are a second, weaker lexical field (words users use, questions lack).
+        # Built by the index build (`assistant.tooling.training.build_lexical`): servers
+        # never train. Article bodies are its second, weaker field.
         if lexical is None and entries:
-            lexical = LexicalIndex.build([analyze(t) for t in self._texts],
-                                         [(aid, analyze(t)) for aid, t in bodies or []])
+            raise ValueError("HybridRetriever needs the lexical index of its entries "
+                             "(LexicalIndex.load from the index version)")
         self._lexical = lexical
         self._body_ids = np.array(lexical.body_ids if lexical else (), dtype=object)
 

@@ -187,7 +187,8 @@ def test_manifest_records_backend_and_a_backend_change_is_stale(tmp_path, embedd
 @pytest.mark.slow
 def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_max(
         tmp_path, embedder):
-    from assistant.understanding.intent import ARTICLES_FILE, IntentClassifier
+    from assistant.tooling.training import IntentClassifier
+    from assistant.understanding.intent import ARTICLES_FILE
 
     kb = write_kb(tmp_path / "kb")
     build_index(kb, tmp_path / "index", embedder, model_name="all-MiniLM-L6-v2")
@@ -201,12 +202,12 @@ def test_rebuild_after_one_edit_warm_starts_and_skips_article_classifier_over_ma
     capped = build_index(kb, tmp_path / "capped", embedder, model_name="all-MiniLM-L6-v2",
                          article_classifier_max_ids=3)
     assert not (capped.path / ARTICLES_FILE).is_file()
-    assert (capped.path / "lexical.pkl").is_file() and (capped.path / "intent.serving.pkl").is_file()
+    assert (capped.path / "lexical.json").is_file() and (capped.path / "intent.json").is_file()
 
 
 @pytest.mark.slow
 def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
-    import pickle
+    import json
 
     from assistant.tooling.build import TOKENS_FILE, _load_tokens, _key
     from assistant.understanding.text import analyze
@@ -216,7 +217,7 @@ def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
     kept = _load_tokens(result.path)
     for text in ["钱包密码忘了怎么办", "I forgot my wallet password"]:
         assert kept[_key(text)] == analyze(text)
-    data = pickle.loads((result.path / TOKENS_FILE).read_bytes())
+    data = json.loads((result.path / TOKENS_FILE).read_text("utf-8"))
     data["analyzer"] = "another analyzer"  # a changed analyzer must not reuse old tokens
-    (result.path / TOKENS_FILE).write_bytes(pickle.dumps(data))
+    (result.path / TOKENS_FILE).write_text(json.dumps(data), "utf-8")
     assert _load_tokens(result.path) == {}

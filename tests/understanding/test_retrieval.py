@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.knowledge.index import Entry, VectorIndex
-from assistant.understanding.retrieval import HybridRetriever, QueryFeatures, Weights
 from assistant.core.types import Intent
+from assistant.knowledge.index import Entry, VectorIndex
+from assistant.tooling.training import build_lexical
+from assistant.understanding.retrieval import HybridRetriever, QueryFeatures, Weights
+from assistant.understanding.text import analyze
 
 
 def _unit(*xs: float) -> np.ndarray:
@@ -29,7 +31,8 @@ def handmade() -> HybridRetriever:
     cats = {"pw": "account", "fee": "transaction", "nft": "how_to"}
     return HybridRetriever(VectorIndex.from_vectors(vectors), entries, cats,
                            Weights(dense=0.5, lexical=0.3, fuzzy=0.1, intent=0.1),
-                           dense_top_k=5, candidates=3)
+                           dense_top_k=5, candidates=3,
+                           lexical=build_lexical([analyze(e.text) for e in entries]))
 
 
 def test_dense_evidence_orders_articles(handmade):
@@ -63,12 +66,19 @@ def test_intent_prior_breaks_a_tie(handmade):
 
 def test_included_articles_are_scored_even_without_other_evidence(handmade):
     narrow = HybridRetriever(handmade._vectors, handmade._entries, handmade._categories,
-                             handmade.weights, dense_top_k=1, candidates=3)
+                             handmade.weights, dense_top_k=1, candidates=3,
+                             lexical=handmade._lexical)
     query = QueryFeatures("forgot wallet password", _unit(1, 0, 0), 1.0)
     assert [h.id for h in narrow.search(query)] == ["pw"]  # the only article with evidence
     included = narrow.search(query, include=["nft", "unknown-id"])
     assert [h.id for h in included] == ["pw", "nft"]
     assert included[1].dense == included[1].lexical == 0.0 and included[1].fuzzy > 0
+
+
+def test_a_retriever_without_its_lexical_index_is_refused(handmade):
+    with pytest.raises(ValueError, match="lexical index"):
+        HybridRetriever(handmade._vectors, handmade._entries, handmade._categories,
+                        handmade.weights)
 
 
 def test_scores_are_bounded(handmade):
@@ -104,8 +114,10 @@ def test_saved_lexical_index_scores_like_one_built_in_process(tiny_settings, emb
     cats = {a.id: a.category for a in kb.articles}
     bodies = [(a.id, body_text(a)) for a in loaded.kb.articles]
     w = Weights(0.45, 0.35, 0.1, 0.1, 0.0, 0.2)
-    a = HybridRetriever(loaded.vectors, loaded.entries, cats, w, bodies=bodies, lexical=saved)
-    b = HybridRetriever(loaded.vectors, loaded.entries, cats, w, bodies=bodies)
+    built = build_lexical([analyze(e.text) for e in loaded.entries],
+                          [(aid, analyze(text)) for aid, text in bodies])
+    a = HybridRetriever(loaded.vectors, loaded.entries, cats, w, lexical=saved)
+    b = HybridRetriever(loaded.vectors, loaded.entries, cats, w, lexical=built)
     for q in ["my transfer failed", "转账失败了", "contact support email", "波场能量不足"]:
         feats = QueryFeatures(q, embedder.encode([q])[0], 1.0)
         assert [(h.id, round(h.score, 9)) for h in a.search(feats)] == \
