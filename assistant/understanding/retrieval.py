@@ -174,7 +174,9 @@ class HybridRetriever:
         art_probs = q.article_probs
         w = self.weights
         evidence: dict[str, Hit] = {}
-        for aid in set(dense) | set(lexical) | _top(art_probs or {}, self.candidates) | set(include):
+        # Sorted: equal scores rank by id, the same in every process (sets iterate by hash).
+        for aid in sorted(set(dense) | set(lexical) | _top(art_probs or {}, self.candidates)
+                          | set(include)):
             category = self._categories.get(aid, "")
             cat_p = probs.get(category, 0.0)
             # Without an article classifier (one article per category) the two coincide.
@@ -185,7 +187,7 @@ class HybridRetriever:
                                 matched=lex_best.get(aid, ""))
         # Fuzzy matching is the costly part: only for the best candidates without it.
         prelim = {aid: combine(h, w, q.known_ratio) for aid, h in evidence.items()}
-        shortlist = sorted(prelim, key=prelim.__getitem__, reverse=True)[: max(k, self.candidates)]
+        shortlist = sorted(prelim, key=lambda a: (-prelim[a], a))[: max(k, self.candidates)]
         shortlist += [aid for aid in dict.fromkeys(include) if aid not in shortlist]
         fuzzy = self._fuzzy(normalize(q.text), shortlist)
         hits = []
@@ -193,7 +195,7 @@ class HybridRetriever:
             fz, matched = fuzzy.get(aid, (0.0, ""))
             h = replace(evidence[aid], fuzzy=fz, matched=evidence[aid].matched or matched)
             hits.append(replace(h, score=combine(h, w, q.known_ratio)))
-        hits.sort(key=lambda h: h.score, reverse=True)
+        hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
 
     def _dense_scores(self, vector: np.ndarray) -> dict[str, float]:

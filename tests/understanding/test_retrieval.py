@@ -122,3 +122,40 @@ def test_saved_lexical_index_scores_like_one_built_in_process(tiny_settings, emb
         feats = QueryFeatures(q, embedder.encode([q])[0], 1.0)
         assert [(h.id, round(h.score, 9)) for h in a.search(feats)] == \
             [(h.id, round(h.score, 9)) for h in b.search(feats)]
+
+
+def test_equal_scores_rank_by_id_in_every_process(tmp_path):
+    """Two articles that score exactly alike come out in id order whatever the hash seed (sets
+    iterate in an order that changes between processes; reports must not)."""
+    import os
+    import subprocess
+    import sys
+
+    from assistant.tooling.build import build_index
+    from tests.conftest import write_kb
+    from tests.fakes import FAKE_MODEL, HashEmbedder
+
+    twin = ("transaction", False, {"en": ("Transfer stuck", ["my transfer is stuck",
+                                                             "transfer pending for hours",
+                                                             "stuck transaction"],
+                                          "Wait for the network.")})
+    kb = write_kb(tmp_path / "kb", {"twin-b": twin, "twin-a": twin, "twin-c": twin}, None)
+    build_index(kb, tmp_path / "index", HashEmbedder(), model_name=FAKE_MODEL)
+    script = f"""
+from assistant.core.config import Settings
+from assistant.service import Assistant
+from tests.fakes import FAKE_MODEL, HashEmbedder
+s = Settings(kb_dir={str(kb)!r}, index_dir={str(tmp_path / "index")!r}, model=FAKE_MODEL,
+             data_dir={str(tmp_path / "data")!r}, thresholds_file={str(tmp_path / "n.json")!r},
+             queue_dsn="memory://")
+a = Assistant(s, embedder=HashEmbedder()).warm_up()
+_, hits = a.understand("my transfer is stuck")
+print(",".join(f"{{h.id}}:{{h.score:.6f}}" for h in hits))
+"""
+    outs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           cwd=os.getcwd(), env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           check=True).stdout.strip() for seed in (0, 1, 2, 3)}
+    assert len(outs) == 1
+    ranked = [part.split(":") for part in outs.pop().split(",")]
+    assert [aid for aid, _ in ranked] == ["twin-a", "twin-b", "twin-c"]
+    assert len({score for _, score in ranked}) == 1  # a real tie
