@@ -506,7 +506,7 @@ class Assistant:
         terms = st.search_index.expand(text)
         term_scores = st.search_index.score(terms)
         pool = max(k, self.settings.candidates) * (3 if category else 1)
-        best_terms = sorted(term_scores, key=lambda a: (-term_scores[a], a))  # ties by id
+        best_terms = sorted(term_scores, key=term_scores.__getitem__, reverse=True)
         include = tuple(a for a in best_terms[:SEARCH_INCLUDE] if term_scores[a] >= 0.5)
         _, hits = self.understand(text, st, k=pool, include=include,
                                   dense_text=st.search_index.settled(text))
