@@ -16,13 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,11 +209,30 @@ def _requests(n: int) -> list[list[bytes]]:
             for i in range(n)]
 
 
+@contextmanager
+def fresh_schema(dsn: str) -> Iterator[str]:
+    """A DSN into a schema of its own, dropped afterwards (the benchmark's tickets go too)."""
+    import psycopg
+
+    schema = "bench_" + secrets.token_hex(6)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{dsn}{'&' if '?' in dsn else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def measure(replicas: int, index_dir: Path, clients: int, requests: int, pg_dsn: str,
             redis_url: str | None) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, Cluster(
-            replicas, index_dir, Path(tmp), pg_dsn=pg_dsn, redis_url=redis_url,
-            extra_env={"ASSISTANT_QUERY_CACHE_SIZE": "0", "ASSISTANT_SEARCH_CACHE_SIZE": "0"},
+    with tempfile.TemporaryDirectory() as tmp, fresh_schema(pg_dsn) as dsn, Cluster(
+            replicas, index_dir, Path(tmp), pg_dsn=dsn, redis_url=redis_url,
+            extra_env={"ASSISTANT_QUERY_CACHE_SIZE": "0", "ASSISTANT_SEARCH_CACHE_SIZE": "0",
+                       # the limit is counted in Redis on every request, but never reached
+                       "ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000",
+                       "ASSISTANT_RATE_LIMIT_BURST": "100000",
+                       "ASSISTANT_RATE_LIMIT_KEY_PREFIX": "bench-" + secrets.token_hex(4)},
     ) as cluster:
         run_async(closed_loop(cluster.port, _requests(clients * 4), clients))  # warm up
         result = run_async(closed_loop(cluster.port, _requests(requests), clients))
@@ -235,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--replicas", default="1,2,3")
     p.add_argument("--clients", type=int, default=8)
-    p.add_argument("--requests", type=int, default=600)
+    p.add_argument("--requests", type=int, default=1200)
     p.add_argument("--index-dir", type=Path, default=Path("index"))
     p.add_argument("--pg-dsn", default=PG_DSN)
     p.add_argument("--redis", default=REDIS_URL)
