@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from assistant.tooling.build import build_index
-from bench.replicas import AGENT_TOKEN, REPLICA_HEADER, Cluster, haproxy_binary
+from bench.replicas import AGENT_TOKEN, REPLICA_HEADER, Cluster, fresh_schema, haproxy_binary
 from tests.conftest import PG_DSN, _pg_problem, write_kb
 
 pytestmark = pytest.mark.slow
@@ -43,15 +43,8 @@ def queue_schema():
     problem = _pg_problem()
     if problem:
         _missing(f"PostgreSQL not reachable at {PG_DSN} ({problem})")
-    import psycopg
-
-    schema = "replicas_" + secrets.token_hex(6)
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_DSN else "?"
-    yield f"{PG_DSN}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema(PG_DSN) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
