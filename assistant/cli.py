@@ -13,7 +13,6 @@ from pathlib import Path
 from assistant.core import languages
 from assistant.core.config import Settings, load_settings
 from assistant.core.errors import AssistantError, ConfigError, KBValidationError
-from assistant.understanding.text import detect_lang
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +107,20 @@ def _parser() -> argparse.ArgumentParser:
     gaps.add_argument("--out", type=Path, help="also write <out>.md and <out>.json")
     gaps.set_defaults(func=_gaps)
 
+    draft = sub.add_parser("draft", help="write a draft KB article from a resolved ticket "
+                           "(questions from the user's messages, body from the resolution and "
+                           "the agent's replies); prints its path")
+    draft.add_argument("ticket_id")
+    draft.set_defaults(func=_draft)
+
+    publish = sub.add_parser("publish-draft", help="lint a draft with the KB, copy it into "
+                             "kb/<lang>/ and run the checked build; refused, it is removed again")
+    publish.add_argument("path", type=Path, help="the draft file (from `assistant draft`)")
+    publish.add_argument("--kb", type=Path, help="knowledge base folder (default: kb/)")
+    publish.add_argument("--out", type=Path, help="index folder (default: index/)")
+    publish.add_argument("--quiet", action="store_true", help="no build progress output")
+    publish.set_defaults(func=_publish_draft)
+
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -160,9 +173,9 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: --category {args.category!r} is not one of {', '.join(known)}",
               file=sys.stderr)
         return 2
-    results = assistant.search(args.query, k=k, lang=args.lang, category=args.category)
-    lang = args.lang or detect_lang(args.query)
-    print(json.dumps({"query": args.query, "lang": lang, "results": [r.to_dict() for r in results]},
+    shown, lang, results = assistant.search_box(args.query, k=k, lang=args.lang,
+                                                category=args.category)
+    print(json.dumps({"query": shown, "lang": lang, "results": [r.to_dict() for r in results]},
                      ensure_ascii=False, indent=2))
     return 0
 
@@ -436,6 +449,42 @@ def _benchmark(args: argparse.Namespace) -> int:
     print(f"{name}: " + ", ".join(f"{k}={rep[k]}" for k in keys))
     print(f"wrote {out}")
     return 0
+
+
+def _draft(args: argparse.Namespace) -> int:
+    """Write the draft of a resolved ticket (exit 1 when the ticket is not resolved)."""
+    from assistant.service import Assistant
+
+    assistant = Assistant(_settings(args))  # no index or model needed to draft
+    try:
+        made = assistant.draft_article(args.ticket_id)
+    finally:
+        assistant.close()
+    print(made["path"])
+    if not made["created"]:
+        print("note: this ticket was drafted before; that draft is left as it is",
+              file=sys.stderr)
+    print(f"review it (the KB needs at least 3 questions per article), then run `assistant "
+          f"publish-draft {made['path']}`", file=sys.stderr)
+    return 0
+
+
+def _publish_draft(args: argparse.Namespace) -> int:
+    """0 published, 1 refused (the linter or the guard), 2 the draft is not a valid article."""
+    from assistant.knowledge.embedding import make_embedder
+    from assistant.tooling.publish import publish_draft
+
+    settings = _settings(args)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+    def out(line: str) -> None:  # errors on stderr, like the other commands'
+        print(line, file=sys.stderr if line.startswith("error:") else sys.stdout, flush=True)
+
+    return publish_draft(args.path, settings, make_embedder(settings), progress=progress,
+                         out=out).status
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -10,8 +10,11 @@ import logging
 import re
 import threading
 import time
+import unicodedata
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -24,18 +27,26 @@ from assistant.deciding.answerer import (REASON_EXPOSED, REASON_HUMAN, REASON_SC
                                 Decision, Signals, Thresholds, decide)
 from assistant.core.config import Settings
 from assistant.knowledge.embedding import Embedder, make_embedder
-from assistant.core.errors import QueueError, TicketNotFound
+from assistant.core.errors import (AssistantError, InvalidRequest, QueueError, TicketConflict,
+                                   TicketNotFound)
 from assistant.handoff import insights
 from assistant.handoff.conversation import HandoffConversation, digest
-from assistant.handoff.queue import HandoffQueue, Pace, open_queue
+from assistant.handoff.queue import HandoffQueue, Pace, open_queue, stamp, utc_now
 from assistant.knowledge.index import LoadedIndex, load_index, set_threads
 from assistant.understanding.intent import ARTICLES_FILE, ServingIntent, load_serving
 from assistant.understanding.retrieval import HybridRetriever, LexicalIndex, QueryFeatures, Weights
-from assistant.understanding.redaction import Redaction, SessionWindow
+from assistant.understanding.redaction import KEY_MARK, PHRASE_MARK, Redaction, SessionWindow
+from assistant.knowledge import drafts
+from assistant.knowledge.kb import CATEGORIES_FILE, load_categories
 from assistant.understanding.safety import CHECK, SIGNALS, THEFT, SafetyModel, shipped_model
 from assistant.understanding.search import Marked, ResultCache, SearchIndex
 from assistant.understanding.text import analyze, detect_lang, is_traditional, normalize, to_traditional
 from assistant.core.types import Action, Hit, Intent, Lang, Reply, Ticket
+from assistant.core.types import InboundMail
+from assistant.handoff.conversation import assistant_turn
+from assistant.handoff.outbox import (Dispatcher, FlushResult, Thread, Threads, new_message_id,
+                                      outgoing, reply_subject)
+from assistant.handoff.protocols import NewTicket
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +80,19 @@ class SearchResult:
                 "highlights": {"title": [list(s) for s in title.spans],
                                "snippet": [list(s) for s in snippet.spans]}}
 
+    def converted(self, convert: Callable[[str], str]) -> "SearchResult":
+        """The result with title and snippet through `convert` (a script conversion); the
+        marks stay where a conversion kept the length, character for character."""
+        def one(text: str, marked: Marked | None) -> tuple[str, Marked | None]:
+            out = convert(text)
+            if marked is None:
+                return out, None
+            return out, Marked(out, marked.spans if len(out) == len(marked.text) else ())
+        title, title_marked = one(self.title, self.title_marked)
+        snippet, snippet_marked = one(self.snippet, self.snippet_marked)
+        return replace(self, title=title, snippet=snippet, title_marked=title_marked,
+                       snippet_marked=snippet_marked)
+
 
 @dataclass(frozen=True)
 class ArticleView:
@@ -100,6 +124,26 @@ class FeedbackResult:
     def to_dict(self) -> dict:
         return {"stored": self.stored, "offer_handoff": self.offer_handoff,
                 "handoff_query": self.handoff_query}
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    """What an inbound email did: `answered` (by mail), `queued` (a new ticket), `follow_up`,
+    `rated`, `reopened` or `ignored` (an auto-reply, a duplicate, a thank-you)."""
+
+    action: str
+    ticket_id: str | None = None
+    redacted: bool = False
+    reason: str = ""
+
+
+#: An email's text the assistant reads (a longer one is cut; attachments are never read).
+MAIL_TEXT_CHARS = 20_000
+#: A ticket's `query` and `problem` from an email (the whole text is its first message).
+MAIL_QUERY_CHARS = 2_000
+MAIL_PROBLEM_CHARS = 300
+#: Message-IDs of a reply's thread checked for an emailed answer it replies to.
+MAIL_THREAD_LOOKUPS = 3
 
 
 @dataclass(frozen=True)
@@ -150,7 +194,8 @@ class Assistant:
         self.queue: HandoffQueue = queue or open_queue(
             settings.queue_dsn, settings.queue_path,
             pace=Pace(settings.handoff_minutes_per_ticket, settings.handoff_pace_window),
-            pool_size=settings.queue_pool_size, timeout_seconds=settings.queue_timeout_seconds)
+            pool_size=settings.queue_pool_size, timeout_seconds=settings.queue_timeout_seconds,
+            default_team=settings.default_team)
         self.handoff = HandoffConversation(self.queue, settings)
         self._state: _State | None = None
         self.window = SessionWindow(settings.secret_window_seconds)
@@ -357,21 +402,75 @@ class Assistant:
         return FeedbackResult(bool(stored), offer, wording if offer else None)
 
     def agent_reply(self, ticket_id: str, agent: str, text: str) -> dict:
-        """An agent's reply to the user (agents paste too: it is redacted like the rest)."""
-        return self.queue.reply(ticket_id, agent, self.redact(text).text)
+        """An agent's reply to the user (agents paste too: it is redacted like the rest); an
+        email ticket's user gets it by mail, in the thread."""
+        clean = self.redact(text).text
+        ticket = self.queue.reply(ticket_id, agent, clean)
+        self._mail_ticket_out(ticket, "reply", clean)
+        return ticket
 
     def resolve(self, ticket_id: str, agent: str, resolution: str) -> dict:
-        return self.queue.resolve(ticket_id, agent, self.redact(resolution).text)
+        """Resolved; an email ticket's user gets the resolution and a rating request."""
+        clean = self.redact(resolution).text
+        ticket = self.queue.resolve(ticket_id, agent, clean)
+        self._mail_ticket_out(ticket, "rating_request", clean)
+        return ticket
 
     def claim(self, ticket_id: str, agent: str) -> dict:
         return self.queue.claim(ticket_id, agent)
 
     def claim_next(self, agent: str, *, lang: Lang | None = None,
-                   category: str | None = None) -> dict | None:
-        return self.queue.claim_next(agent, lang=lang, category=category)
+                   category: str | None = None, team: str | None = None) -> dict | None:
+        """The next ticket of the team asked for, else of the agent's own teams."""
+        teams = (self._team(team),) if team else self.settings.teams_of(agent)
+        return self.queue.claim_next(agent, lang=lang, category=category, team=teams)
 
     def release(self, ticket_id: str, agent: str) -> dict:
         return self.queue.release(ticket_id, agent)
+
+    def escalate(self, ticket_id: str, agent: str, team: str, reason: str) -> dict:
+        """To another team's queue (tier 2 when tier 1 cannot solve it), with the reason as
+        an internal event the next agent reads first."""
+        return self.queue.escalate(ticket_id, agent, self._team(team),
+                                   self.redact(reason).text)
+
+    def transfer(self, ticket_id: str, agent: str, *, to_agent: str | None = None,
+                 to_team: str | None = None) -> dict:
+        """To one colleague (who then holds it) or to a team's queue."""
+        if bool(to_agent) == bool(to_team):
+            raise InvalidRequest("agent", "transfer to an agent or to a team: name exactly one")
+        if to_agent and to_agent not in self.settings.agent_tokens:
+            raise InvalidRequest("agent", f"no agent {to_agent!r}; agents are "
+                                 f"{', '.join(sorted(self.settings.agent_tokens))}")
+        return self.queue.transfer(ticket_id, agent, to_agent=to_agent,
+                                   to_team=self._team(to_team) if to_team else None)
+
+    def note(self, ticket_id: str, agent: str, text: str) -> dict:
+        """An internal note for colleagues (redacted like every text; never shown to users)."""
+        return self.queue.note(ticket_id, agent, self.redact(text).text)
+
+    def reopen(self, ticket_id: str, text: str, *, secret: str | None) -> dict:
+        """"Still not solved": a resolved ticket goes back to its team with the user's words,
+        within ASSISTANT_REOPEN_DAYS of its resolution."""
+        self.check_ticket_secret(ticket_id, secret)
+        if self.settings.reopen_days <= 0:
+            raise TicketConflict("cannot reopen this ticket: reopening is turned off; "
+                                 "start a new conversation")
+        red = self.redact_ticket_message(ticket_id, text)
+        return self.queue.reopen(ticket_id, red.text, self.settings.reopen_days * 86400)
+
+    def teams(self) -> dict:
+        """The teams and agents an agent can escalate or transfer to."""
+        return {"teams": [{"id": k, "name": v} for k, v in self.settings.teams.items()],
+                "default": self.settings.default_team,
+                "agents": [{"id": a, "teams": list(self.settings.teams_of(a))}
+                           for a in sorted(self.settings.agent_tokens)]}
+
+    def _team(self, team: str) -> str:
+        if team not in self.settings.teams:
+            raise InvalidRequest("team", f"no team {team!r}; teams are "
+                                 f"{', '.join(self.settings.teams)}")
+        return team
 
     # ------------------------------------------------------------ ticket reads
 
@@ -380,19 +479,77 @@ class Assistant:
         found = self.queue.get(ticket_id)
         if found is None:
             raise TicketNotFound(ticket_id)
+        found["reopen_until"] = self._reopen_until(found)
         return found
+
+    def _reopen_until(self, ticket: dict) -> str | None:
+        """Until when the user may reopen the ticket (resolved ones, while it is allowed)."""
+        if ticket.get("status") != "resolved" or not ticket.get("resolved_at") \
+                or self.settings.reopen_days <= 0:
+            return None
+        until = datetime.fromisoformat(ticket["resolved_at"]) \
+            + timedelta(days=self.settings.reopen_days)
+        return stamp(until) if until > utc_now() else None
 
     def tickets(self, *, status: str | None = "open", priority: str | None = None,
                 lang: Lang | None = None, category: str | None = None,
-                limit: int = 50) -> tuple[list[dict], int]:
+                team: str | None = None, limit: int = 50) -> tuple[list[dict], int]:
         """Tickets for agents (most urgent and oldest first) and how many are open."""
         rows = self.queue.list(status=status, priority=priority, lang=lang, category=category,
-                               limit=limit)
+                               team=self._team(team) if team else None, limit=limit)
         return rows, self.queue.open_count()
 
     def stats(self, days: float) -> dict:
         """Decisions, helpfulness and the queue over the last `days` (admin)."""
         return {"days": days, **insights.stats(self.queue.events(insights.since(days)))}
+
+    # ------------------------------------------------------------ resolutions to knowledge
+
+    def draft_article(self, ticket_id: str) -> dict:
+        """A draft KB article from a resolved ticket, written to the drafts folder for an
+        editor to review and publish (`assistant publish-draft`): `{"path", "id", "lang",
+        "markdown", "created"}`. Drafting a ticket again returns the draft already written
+        (an editor may be working on it). TicketConflict until the ticket is resolved: before
+        that there is no solution to write down."""
+        ticket = self.ticket(ticket_id)
+        if ticket.get("status") != "resolved":
+            raise TicketConflict(f"ticket {ticket_id} is {ticket.get('status')}: only a "
+                                 "resolved ticket can be drafted into an article; resolve it "
+                                 "first")
+        folder = self.settings.drafts_path
+        for path in sorted(folder.glob(f"*.{ticket_id}.md")) if folder.is_dir() else []:
+            text = path.read_text("utf-8")
+            return {"path": str(path), "id": drafts.front_value(text, "id"),
+                    "lang": drafts.front_value(text, "lang"), "markdown": text,
+                    "created": False}
+        categories, taken = self._kb_names()
+        draft = drafts.draft_from_ticket(
+            ticket, secret_marks=(PHRASE_MARK, KEY_MARK), categories=categories, taken=taken,
+            redact=lambda text: self.redact(text, ticket_id=ticket_id, conversation=False).text)
+        path = folder / f"{draft.id}.{ticket_id}.md"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.partial")
+            partial.write_text(draft.markdown, "utf-8")
+            partial.replace(path)  # never a half-written draft, even for a reader of the folder
+        except OSError as exc:
+            raise AssistantError(f"cannot write the draft to {path} ({exc.strerror}); point "
+                                 "ASSISTANT_DRAFTS_DIR at a writable folder") from None
+        return {"path": str(path), "id": draft.id, "lang": draft.lang,
+                "markdown": draft.markdown, "created": True}
+
+    def _kb_names(self) -> tuple[tuple[str, ...], set[str]]:
+        """The KB's categories and the article ids in use: the serving index's, and the ids
+        of the files in the KB folder (articles written since the index was built)."""
+        if self.index is not None:
+            categories = tuple(self.index.kb.categories)
+            taken = set(self.index.kb.ids())
+        else:  # the command line drafts without loading an index
+            categories, _ = load_categories(self.settings.kb_dir / CATEGORIES_FILE)
+            taken = set()
+        for lang in languages.codes():
+            taken |= {p.stem for p in (self.settings.kb_dir / lang).glob("*.md")}
+        return categories, taken
 
     def understand(self, text: str, st: "_State | None" = None, *, k: int | None = None,
                    include: tuple[str, ...] = (), dense_text: str | None = None
@@ -478,31 +635,34 @@ class Assistant:
         Input is often a fragment ("withdr", "pasword", "提币"): the search index's term
         score for it is blended with the hybrid score (`search_weight_terms`). Titles and
         snippets come in `lang`, or in the other language when an article has no `lang`
-        version (`fallback`); a query written in Chinese gets Chinese whatever `lang` says. Results are cached per index: boxes repeat the same prefixes.
+        version (`fallback`); a query clearly written in another language gets that language
+        whatever `lang` says (`SearchIndex.query_lang`), Chinese in the script it was typed
+        in. Results are cached per index: boxes repeat the same prefixes.
         """
-        return self._search(self.redact(query).text, k, lang, min_score, category)
+        return self._search(self.redact(query).text, k, lang, min_score, category)[1]
 
     def search_box(self, query: str, k: int = 5, lang: Lang | None = None,
                    category: str | None = None) -> tuple[str, Lang, list[SearchResult]]:
-        """GET /search: the query as shown back (redacted once), its language, the results."""
+        """GET /search: the query as shown back (redacted once), the language of the results
+        (the page's `lang`, or the query's when it clearly is another), the results."""
         text = self.redact(query).text
-        return text, lang or detect_lang(text), self._search(text, k, lang, None, category)
+        used, results = self._search(text, k, lang, None, category)
+        return text, used, results
 
     def _search(self, text: str, k: int, lang: Lang | None, min_score: float | None,
-                category: str | None) -> list[SearchResult]:
-        # The query's language wins over the page's: Chinese typed into an English box gets
-        # the Chinese articles (each result says its language).
-        detected = detect_lang(text)
-        default = languages.default().code
-        lang = detected if not lang or (lang == default and detected != default) else lang
+                category: str | None) -> tuple[Lang, list[SearchResult]]:
         st = self.state
+        assert st.search_index is not None
+        # The query's language wins over the page's when the query clearly is in another
+        # one: Chinese typed into the English box, an English sentence into the Chinese one.
+        lang = st.search_index.query_lang(text, lang or detect_lang(text))
+        traditional = languages.get(lang).follows_user_script and is_traditional(text)
         floor = self.settings.search_min_score if min_score is None else min_score
-        key = (normalize(text), lang, k, floor, category)
+        key = (normalize(text), lang, k, floor, category, traditional)
         cache = st.search_cache
         cached = cache.get(key) if cache is not None else None
         if cached is not None:
-            return list(cached)  # type: ignore[call-overload]
-        assert st.search_index is not None
+            return lang, list(cached)  # type: ignore[call-overload]
         terms = st.search_index.expand(text)
         term_scores = st.search_index.score(terms)
         pool = max(k, self.settings.candidates) * (3 if category else 1)
@@ -530,10 +690,12 @@ class Assistant:
                 fallback=article.lang != lang, title_marked=st.search_index.mark(article.title,
                                                                                 terms),
                 snippet_marked=snippet))
+        if traditional:  # the user's script, as the chat answers
+            results = [r.converted(to_traditional) for r in results]
         if cache is not None:
             cache.put(key, tuple(results))
         self._warm_segmenter()
-        return results
+        return lang, results
 
     def article(self, article_id: str, lang: Lang) -> ArticleView | None:
         """One article as safe HTML in `lang` (else its other version); None when unknown.
@@ -615,6 +777,248 @@ class Assistant:
     def queue_failed(self) -> None:
         """A queue write failed while serving: the next readiness check probes at once."""
         self._probe = None
+
+    # ------------------------------------------------------------ email
+    # The email channel (`assistant mail serve`): a mail in is answered by mail when the
+    # decision is a confident answer, else it becomes a ticket for a person; a reply in a
+    # ticket's thread is a follow-up, a rating or "still not solved". Agents' replies and
+    # resolutions of email tickets go out by mail (`agent_reply`, `resolve`). Every mail is
+    # stored in the outbox first and tried at once; the dispatcher retries what failed.
+
+    @cached_property
+    def mail(self) -> Dispatcher:
+        """The outbox's sender (SMTP when ASSISTANT_SMTP_HOST is set)."""
+        return Dispatcher(self.queue, self.settings)
+
+    @cached_property
+    def mail_threads(self) -> Threads:
+        return Threads(self.queue)
+
+    def mail_flush(self) -> FlushResult:
+        """`assistant mail flush`: send every unsent mail now (failures stay queued)."""
+        return self.mail.flush(force=True)
+
+    def email_in(self, mail: InboundMail) -> MailOutcome:
+        """One email to the support address. Raises QueueError when the queue cannot take it
+        (the listener then answers 451 and the sender's server tries again).
+
+        The thread is the capability: a reply naming one of a ticket's Message-IDs, from the
+        ticket's address, continues that ticket; from anyone else, or naming no known id, it
+        starts a conversation of its own. Auto-replies and bounces are never answered.
+        """
+        if mail.automatic or not mail.sender or mail.sender == self.settings.support_address:
+            log.info("inbound mail not answered: automatic, or from the support address")
+            return MailOutcome("ignored", reason="automatic")
+        ticket = self._mail_ticket(mail, [mail.message_id])
+        if ticket is not None:  # the same mail delivered twice
+            return MailOutcome("ignored", ticket["id"], reason="already received")
+        ticket = self._mail_ticket(mail, list(mail.thread)) if mail.thread else None
+        if ticket is not None and ticket["status"] in ("open", "claimed", "resolved"):
+            return self._mail_on_ticket(mail, ticket)
+        return self._mail_new(mail, self._answered_turn(mail.thread))
+
+    def _mail_ticket(self, mail: InboundMail, ids: list[str]) -> dict | None:
+        """The ticket these Message-IDs belong to, when the mail is from its contact."""
+        ticket_id = self.queue.mail_ticket(ids)
+        ticket = self.queue.get(ticket_id) if ticket_id else None
+        if ticket is None or (ticket.get("contact") or "").lower() != mail.sender:
+            return None
+        return ticket
+
+    def _answered_turn(self, thread: tuple[str, ...]) -> dict | None:
+        """The question an emailed answer in this thread answered (its turn is recorded under
+        the answer's Message-ID), when the mail replies to one."""
+        for message_id in thread[:MAIL_THREAD_LOOKUPS]:
+            turns = self.queue.recent_turns(f"mail:{message_id}", 1)
+            if turns:
+                return turns[-1]
+        return None
+
+    def _mail_new(self, mail: InboundMail, answered: dict | None) -> MailOutcome:
+        """A new conversation: answered by mail when confident, else a ticket and its
+        acknowledgement. A reply to an emailed answer is a ticket too, unless it asks
+        something else that another article answers with confidence."""
+        body = mail.text[:MAIL_TEXT_CHARS]
+        raw = "\n\n".join(part for part in (mail.subject, body) if part.strip())
+        if not raw.strip():
+            log.info("inbound mail without text not answered")
+            return MailOutcome("ignored", reason="no text")
+        red = self.redact(raw)
+        subject = self.redact(mail.subject, conversation=False).text
+        if red.found and not red.text.startswith(subject):
+            subject = ""  # a phrase ran from the subject into the body
+        text = red.text
+        if answered is not None and not red.found and _thanks().match(body or subject):
+            return MailOutcome("ignored", reason="thanks")
+        st = self.state
+        short = text[:self.settings.max_query_chars]
+        lang = detect_lang(short)
+        features, hits = self.understand(short, st)
+        assert features.intent is not None
+        signals = self._signals(short, st)
+        decision = decide(short, features.intent, hits, self._thresholds(lang),
+                          st.handoff_flags, signals)
+        reply = self._word(st, decision, short, lang, features.intent, None, red.found,
+                           tickets=False, check_theft=bool({CHECK, THEFT} & signals.fired))
+        again = answered is not None and decision.article_id == answered.get("article_id")
+        if decision.action == Action.ANSWER and not again:
+            return self._mail_answer(mail, reply, short, subject)
+        return self._mail_queue(mail, reply, decision, text, subject, answered)
+
+    def _mail_answer(self, mail: InboundMail, reply: Reply, text: str,
+                     subject: str) -> MailOutcome:
+        lang = reply.lang
+        message_id = new_message_id(self.settings.sender_address)
+        self._record(reply, text, f"mail:{message_id}")  # a reply to it finds the question
+        title = subject or (reply.article.title if reply.article else
+                            templates.message(lang, "mail_subject_empty"))
+        self._send_mail([outgoing(
+            kind="answer", to=mail.sender, subject=reply_subject(title, ""),
+            body=f"{reply.answer}\n\n{templates.message(lang, 'mail_answer_end')}",
+            sender=self.settings.sender_address, in_reply_to=mail.message_id,
+            references=" ".join(dict.fromkeys([*mail.references, mail.message_id])),
+            message_id=message_id)])
+        log.info("mail answered: article=%s lang=%s", reply.article.id if reply.article
+                 else "-", lang)
+        return MailOutcome("answered", redacted=reply.redacted, reason=reply.reason)
+
+    def _mail_queue(self, mail: InboundMail, reply: Reply, d: Decision, text: str,
+                    subject: str, answered: dict | None) -> MailOutcome:
+        """A ticket for a person, with the email as its conversation, and the acknowledgement
+        mail: its number and the 24-hour promise, the details an agent will need (asked for
+        once, as a reply), and the articles that came close when the assistant hesitated."""
+        lang = reply.lang
+        st = self.state
+        category = (reply.article.category if reply.article else reply.intent.category) or None
+        conversation: list[dict] = []
+        query = text
+        if answered is not None:  # a reply to an emailed answer: that question is the problem
+            query = answered["query"]
+            category = answered.get("category") or category
+            conversation += [{"role": "user", "text": answered["query"], "at": answered["at"]}]
+            line = assistant_turn(answered, lang, self._said(st, lang))
+            if line:
+                conversation.append({"role": "assistant", "text": line, "at": answered["at"]})
+        conversation.append({"role": "user", "text": text})
+        if reply.article is not None:
+            conversation.append({"role": "assistant", "text": templates.message(
+                lang, "turn_answered", title=reply.article.title)})
+        details = ent.extract(text).as_dict()
+        details["problem"] = (subject or query)[:MAIL_PROBLEM_CHARS]
+        needs = [f for f in self.settings.details_for(category) if f not in details]
+        candidates = [{"id": h.id, "title": reply.candidate_titles.get(h.id, h.id),
+                       "score": round(h.score, 4)} for h in d.candidates]
+        ticket = self.queue.create(NewTicket(
+            query=query[:MAIL_QUERY_CHARS], lang=lang, reason=d.reason or "email",
+            category=category, candidates=candidates,
+            priority="urgent" if d.urgent else "normal", details=details,
+            conversation=conversation, channel="email", contact=mail.sender,
+            idempotency_key=f"mail:{digest(mail.sender + ' ' + mail.message_id)}"))
+        self.queue.link_mail(mail.message_id, ticket.id)
+        parts: list[str] = []
+        if d.action == Action.HANDOFF:
+            parts.append(reply.answer)  # the warning, the article, the hand-over line
+        elif reply.redacted:
+            parts.append(templates.message(lang, "secret"))
+        parts.append(templates.message(lang, "mail_ack", ticket_id=ticket.id))
+        if needs:
+            parts.append(templates.message(lang, "mail_needs",
+                                           fields=templates.join_labels(lang, needs)))
+        if d.action == Action.CLARIFY:
+            parts.append(self._mail_choices(st, d, lang, text))
+        thread = Thread(subject, tuple(dict.fromkeys([*mail.references, mail.message_id])))
+        self.mail_threads.put(ticket.id, thread)
+        self._send_mail([self._thread_mail("ack", ticket.id, lang, mail.sender, thread,
+                                           "\n\n".join(parts))])
+        log.info("mail queued as ticket %s: %s", ticket.id, d.reason)
+        return MailOutcome("queued", ticket.id, reply.redacted, d.reason)
+
+    def _mail_choices(self, st: "_State", d: Decision, lang: Lang, text: str) -> str:
+        """The close articles, in full: a mail cannot offer buttons to choose from."""
+        parts = [templates.message(lang, "mail_choices")]
+        for h in d.candidates:
+            article = st.index.kb.get(h.id, lang)
+            if article is not None:
+                body = templates.render_article(article, ent.extract(text), self.facts, lang)
+                parts.append(f"{article.title}\n\n{body}")
+        return "\n\n".join(parts)
+
+    def _mail_on_ticket(self, mail: InboundMail, ticket: dict) -> MailOutcome:
+        """A reply in a ticket's thread: a follow-up while it is open; on a resolved ticket
+        a rating (a reply starting with 1-5), a thank-you (nothing to do) or "still not
+        solved" (reopened within ASSISTANT_REOPEN_DAYS, else a new conversation)."""
+        ticket_id, lang = ticket["id"], ticket.get("lang") or languages.default().code
+        text = mail.text[:MAIL_TEXT_CHARS] or mail.subject
+        red = self.redact_ticket_message(ticket_id, text)
+        if not red.text.strip():
+            return MailOutcome("ignored", ticket_id, reason="no text")
+        self.queue.link_mail(mail.message_id, ticket_id)
+        self.mail_threads.extend(ticket_id, mail.message_id)
+        outcome: MailOutcome | None = None
+        if ticket["status"] in ("open", "claimed"):
+            self.queue.add_user_message(ticket_id, red.text, ent.extract(red.text).as_dict())
+            outcome = MailOutcome("follow_up", ticket_id, red.found)
+        else:
+            score, comment = _rating(red.text)
+            if score is not None:
+                self.queue.rate(ticket_id, score, comment or None)
+                outcome = MailOutcome("rated", ticket_id, red.found)
+            elif not red.found and _thanks().match(red.text):
+                return MailOutcome("ignored", ticket_id, reason="thanks")
+            elif self.settings.reopen_days > 0:
+                try:
+                    self.queue.reopen(ticket_id, red.text, self.settings.reopen_days * 86400)
+                    outcome = MailOutcome("reopened", ticket_id, red.found)
+                except TicketConflict:  # resolved too long ago: the problem is a new one
+                    outcome = None
+            if outcome is None:
+                return self._mail_new(mail, None)
+        if red.found or outcome.action == "reopened":
+            parts = [templates.message(lang, "secret")] if red.found else []
+            if outcome.action == "reopened":
+                parts.append(templates.message(lang, "mail_reopened", ticket_id=ticket_id))
+            kind = "reopened" if outcome.action == "reopened" else "warning"
+            self._mail_ticket_out(ticket, kind, "\n\n".join(parts))
+        return outcome
+
+    def _mail_ticket_out(self, ticket: dict, kind: str, text: str) -> None:
+        """A mail in an email ticket's thread (agents' replies, the resolution and rating
+        request, notices). A mail that cannot be queued is logged, never raised: the agent's
+        write it follows is already stored."""
+        if ticket.get("channel") != "email" or not ticket.get("contact"):
+            return
+        ticket_id, lang = ticket["id"], ticket.get("lang") or languages.default().code
+        if kind == "reply":
+            text = f"{text}\n\n-- \n{templates.message(lang, 'mail_reply_end', ticket_id=ticket_id)}"
+        elif kind == "rating_request":
+            text = "\n\n".join(p for p in (
+                templates.message(lang, "mail_resolved", ticket_id=ticket_id), text,
+                templates.message(lang, "mail_rating")) if p)
+        try:
+            thread = self.mail_threads.get(ticket_id) or Thread("")
+            self._send_mail([self._thread_mail(kind, ticket_id, lang, ticket["contact"],
+                                               thread, text)])
+        except QueueError as exc:
+            log.error("mail for ticket %s not queued: %s", ticket_id, exc)
+
+    def _thread_mail(self, kind: str, ticket_id: str, lang: Lang, to: str, thread: Thread,
+                     body: str) -> dict:
+        tag = templates.message(lang, "mail_subject", ticket_id=ticket_id)
+        subject = thread.subject or templates.message(lang, "mail_subject_empty")
+        return outgoing(kind=kind, to=to, subject=reply_subject(subject, tag), body=body,
+                        sender=self.settings.sender_address, ticket_id=ticket_id,
+                        in_reply_to=thread.in_reply_to, references=thread.references)
+
+    def _send_mail(self, rows: list[dict]) -> None:
+        """Into the outbox (and the ticket's thread), then one attempt at once."""
+        queued = []
+        for row in rows:
+            mail_id = self.queue.enqueue_mail(row)
+            if row.get("ticket_id"):
+                self.queue.link_mail(row["message_id"], row["ticket_id"])
+                self.mail_threads.extend(row["ticket_id"], row["message_id"])
+            queued.append({**row, "id": mail_id, "attempts": 0})
+        self.mail.deliver(queued)
 
     # ------------------------------------------------------------ helpers
 
@@ -763,6 +1167,22 @@ class Assistant:
     def _known_ratio(self, text: str) -> float:
         ratio = getattr(self.embedder, "known_ratio", None)
         return float(ratio(text)) if ratio else 1.0
+
+
+_RATING = re.compile(r"^\s*([1-5])(?![\d.,])\s*(?:/\s*5|分|星|stars?|points?)?"
+                     r"[\s\-–—:：,，.。!！]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _rating(text: str) -> tuple[int | None, str]:
+    """A reply to a rating request that starts with a score from 1 to 5 (full-width digits
+    too): the score and the rest as the comment."""
+    m = _RATING.match(unicodedata.normalize("NFKC", text))
+    return (int(m.group(1)), m.group(2).strip()) if m else (None, "")
+
+
+def _thanks() -> re.Pattern[str]:
+    """A whole reply that only thanks (any registered language)."""
+    return languages.pattern("thanks", r"^\s*(?:{})[\s.!。！~]*$")
 
 
 _BARE_HASH = re.compile(r"^\s*(?:(?:tx|txid|hash|哈希)\s*[:：]?\s*)?(?:0x)?[0-9a-fA-F]{64}\s*$",

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     kb_dir: Path = Field(ROOT / "kb", description="Knowledge base folder (kb/en, kb/zh).")
     index_dir: Path = Field(ROOT / "index", description="Index root; builds are versioned inside.")
     data_dir: Path = Field(ROOT / "data", description="Folder for the handoff queue database.")
+    drafts_dir: Path | None = Field(
+        None, description="Folder of the article drafts made from resolved tickets (`assistant "
+        "draft`, `POST /agent/tickets/{id}/draft`); unset: <data_dir>/drafts.")
     thresholds_file: Path = Field(
         ROOT / "eval" / "thresholds.json",
         description="Thresholds written by `assistant tune`; override the defaults below.",
@@ -199,6 +202,18 @@ class Settings(BaseSettings):
     agent_tokens: dict[str, str] = Field(
         default_factory=dict, description='Agents and their bearer tokens (JSON object, e.g. '
         '{"alice": "long-random-token"}); empty disables the agent API.')
+    teams: dict[str, str] = Field(
+        default_factory=lambda: {"tier1": "Tier 1: first line",
+                                 "tier2": "Tier 2: specialists"},
+        description='Support teams, id to name, in escalation order (JSON object). New '
+        'tickets join the first; agents escalate or transfer to the others.')
+    agent_teams: dict[str, list[str]] = Field(
+        default_factory=dict, description='Which teams each agent works in (JSON object, e.g. '
+        '{"bob": ["tier2"]}); "claim next" takes from those teams. An agent not named here '
+        'works in every team.')
+    reopen_days: float = Field(
+        7.0, ge=0, le=365, description="How long after resolution a user may reopen a ticket "
+        "(\"still not solved\"); 0 turns reopening off.")
 
     gaps_distance: float = Field(
         0.85, gt=0, lt=2, description="`assistant gaps`: cosine distance under which unanswered "
@@ -229,6 +244,46 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Fills {support_hours} per language, as JSON: {"en": "9:00-18:00 UTC"}. '
         "A language without one uses its registry wording.")
+
+    # Email channel (`assistant mail serve`): the inbound listener and the outbound relay
+    smtp_host: str | None = Field(
+        None, description="SMTP relay that sends the assistant's mail; unset: mail is kept "
+        "in the outbox, unsent (email tickets are still created), with a warning.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP relay.")
+    smtp_user: str | None = Field(
+        None, description="Login at the relay; unset: no AUTH.")
+    smtp_password: str | None = Field(None, description="Password of ASSISTANT_SMTP_USER.")
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the relay connection with STARTTLS before login and "
+        "sending (a relay that does not offer it is refused); false only for a relay on a "
+        "trusted network.")
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Wait this long for the relay before a send fails "
+        "(the mail stays in the outbox).")
+    mail_from: str | None = Field(
+        None, description="From address of the assistant's mail; unset: "
+        "ASSISTANT_MAIL_INBOUND_ADDRESS.")
+    mail_inbound_address: str | None = Field(
+        None, description="The support address users write to (replies come back to it); "
+        "unset: ASSISTANT_SUPPORT_EMAIL. The listener accepts mail for this address only.")
+    mail_listen_host: str = Field(
+        "127.0.0.1", description="Address the inbound SMTP listener binds (behind the MX "
+        "that receives the support address's mail).")
+    mail_listen_port: int = Field(
+        2525, ge=0, le=65535, description="Port of the inbound SMTP listener (0: any free "
+        "port).")
+    mail_max_bytes: int = Field(
+        2_000_000, ge=10_000, le=100_000_000, description="Largest inbound email accepted, "
+        "attachments included (bigger ones are refused with SMTP 552).")
+    mail_max_attempts: int = Field(
+        8, ge=1, le=100, description="Sending attempts per mail before the dispatcher gives "
+        "up on it (it stays in the outbox with its last error).")
+    mail_retry_seconds: float = Field(
+        60.0, gt=0, le=86_400, description="Wait before the first retry of a failed send; "
+        "each further retry waits twice as long (at most 6 hours).")
+    mail_poll_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often `assistant mail serve` looks for due mail "
+        "in the outbox.")
 
     eval_dir: Path = Field(ROOT / "eval", description="Eval sets (<name>.jsonl) and reports/.")
     max_wrong_answer_rate: float = Field(
@@ -322,6 +377,36 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))'`), or unset it to turn /admin off")
         return v
 
+    @field_validator("teams")
+    @classmethod
+    def _team_ids(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise ValueError("name at least one team, e.g. {\"tier1\": \"Tier 1\"}")
+        bad = [k for k in v if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", k)]
+        if bad:
+            raise ValueError(f"team ids are lower-case letters, digits, - and _: {bad}")
+        return v
+
+    @field_validator("agent_teams")
+    @classmethod
+    def _agent_teams_known(cls, v: dict[str, list[str]],
+                           info: ValidationInfo) -> dict[str, list[str]]:
+        teams = info.data.get("teams") or {}
+        unknown = sorted({t for ts in v.values() for t in ts} - set(teams))
+        if unknown:
+            raise ValueError(f"names unknown teams {unknown}; the teams are {sorted(teams)} "
+                             "(ASSISTANT_TEAMS)")
+        return v
+
+    @property
+    def default_team(self) -> str:
+        """The team new tickets join: the first one."""
+        return next(iter(self.teams))
+
+    def teams_of(self, agent: str) -> tuple[str, ...]:
+        """The teams an agent works in (every team when the agent is not listed)."""
+        return tuple(self.agent_teams.get(agent) or self.teams)
+
     def details_for(self, category: str | None) -> list[str]:
         """The details an agent needs for a category (the `default` list for the others)."""
         return list(self.handoff_details.get(category or "", self.handoff_details.get(
@@ -365,6 +450,22 @@ class Settings(BaseSettings):
             raise ValueError("must be an e-mail address")
         return v
 
+    @field_validator("mail_from", "mail_inbound_address")
+    @classmethod
+    def _mail_address(cls, v: str | None) -> str | None:
+        if v and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", v.strip()):
+            raise ValueError("must be a bare e-mail address, e.g. support@example.com")
+        return v.strip() if v else None
+
+    @property
+    def support_address(self) -> str:
+        """The address users write to and the assistant's mail answers from (lower-case)."""
+        return (self.mail_inbound_address or self.support_email).lower()
+
+    @property
+    def sender_address(self) -> str:
+        return self.mail_from or self.support_address
+
     @field_validator("check_sets")
     @classmethod
     def _sets_named(cls, v: str) -> str:
@@ -379,6 +480,11 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "handoff.sqlite3"
+
+    @property
+    def drafts_path(self) -> Path:
+        """Where article drafts are written (`drafts_dir`, else a folder in `data_dir`)."""
+        return self.drafts_dir or self.data_dir / "drafts"
 
 
 
@@ -443,9 +549,9 @@ def consistency_problems(s: Settings, tuned_from: Path | None = None,
     if not any(getattr(s, w) > 0 for w in weights):
         problems.append("the evidence weights " + ", ".join(name(w) for w in weights)
                         + " are all 0; at least one must be positive")
-    for field in ("kb_dir", "index_dir", "data_dir", "eval_dir"):
+    for field in ("kb_dir", "index_dir", "data_dir", "eval_dir", "drafts_dir"):
         path = getattr(s, field)
-        if path.exists() and not path.is_dir():
+        if path is not None and path.exists() and not path.is_dir():
             problems.append(f"{name(field)}={path} is a file; it must be a folder")
     if s.thresholds_file.is_dir():
         problems.append(f"{name('thresholds_file')}={s.thresholds_file} is a folder; it must "
@@ -476,7 +582,8 @@ def _read_thresholds(path: Path) -> dict[str, Any]:
 
 
 #: Settings whose values are never printed, even when wrong.
-SECRET_SETTINGS = ("admin_token", "agent_tokens", "queue_dsn", "rate_limit_storage")
+SECRET_SETTINGS = ("admin_token", "agent_tokens", "queue_dsn", "rate_limit_storage",
+                   "smtp_password")
 
 
 def _describe(exc: ValidationError) -> str:

@@ -49,5 +49,14 @@ class TicketConflict(QueueError):
     """The ticket is not in a state that allows this (claimed by someone else, resolved, ...)."""
 
 
+class InvalidRequest(AssistantError):
+    """A request names something that does not exist here (a team, an agent): `field` says
+    which part of the request, the message what is allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class DataError(AssistantError):
     """A labelled data file is malformed; the message names the file, the line and the field."""

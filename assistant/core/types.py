@@ -182,3 +182,23 @@ class Reply:
 MESSAGE_PLACEHOLDERS: tuple[str, ...] = ("chain", "tx_hash", "amount", "token", "address")
 SETTINGS_PLACEHOLDERS: tuple[str, ...] = ("support_email", "official_site", "support_hours")
 PLACEHOLDERS: tuple[str, ...] = MESSAGE_PLACEHOLDERS + SETTINGS_PLACEHOLDERS
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """One email a user sent to the support address, as the inbound listener read it.
+
+    `text` is the new part only: quoted earlier mail and the signature are cut, HTML is
+    already plain text. `sender` is where replies go (Reply-To, else From), lower-cased.
+    `thread` lists the Message-IDs the mail answers, In-Reply-To first, then References
+    newest first: the order in which they name the ticket it belongs to. `automatic` marks
+    auto-replies and bounces, which are never answered (a loop of robots otherwise).
+    """
+
+    sender: str
+    subject: str
+    text: str
+    message_id: str
+    thread: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()  # as sent, oldest first (our replies extend it)
+    automatic: bool = False

@@ -72,7 +72,39 @@ def stats(events: dict[str, list[dict]], now: datetime | None = None) -> dict:
             "mean_rating": round(statistics.fmean(ratings), 2) if ratings else None,
         },
         "gap_candidates": len(gap_items(events)),
+        "satisfaction": {
+            "by_team": _ratings(tickets, "team"),
+            "by_agent": _ratings(tickets, "agent"),
+            "by_channel": _ratings(tickets, "channel"),
+        },
+        "reopened": sum(1 for t in tickets if t.get("reopened")),
     }
+
+
+#: Comments shown per team or agent: the newest, so the page stays short.
+RECENT_COMMENTS = 10
+
+
+def _ratings(tickets: list[dict], key: str) -> dict[str, dict]:
+    """Satisfaction per team, agent or channel: how many rated, the mean, the spread of
+    scores and the newest comments (what the FAQ and agents' training learn from)."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for t in tickets:
+        if t.get("rating"):
+            groups[t.get(key) or "unknown"].append(t)
+    out = {}
+    for name, rows in sorted(groups.items()):
+        scores = [int(r["rating"]) for r in rows]
+        spread = Counter(scores)
+        newest = sorted(rows, key=lambda r: r.get("resolved_at") or r["created_at"],
+                        reverse=True)
+        out[name] = {
+            "rated": len(scores), "mean": round(statistics.fmean(scores), 2),
+            "scores": {str(k): spread.get(k, 0) for k in range(1, 6)},
+            "comments": [{"ticket": r["id"], "rating": r["rating"], "text": r["rating_comment"]}
+                         for r in newest if r.get("rating_comment")][:RECENT_COMMENTS],
+        }
+    return out
 
 
 @dataclass

@@ -26,16 +26,21 @@ from typing import Any
 from assistant.core.errors import QueueError, TicketConflict, TicketNotFound
 from assistant.core.types import Ticket
 from assistant.handoff.protocols import (
+    DEFAULT_TEAM,
     PRIORITIES,
+    REOPEN_TOO_LATE,
     ROLES,
     Clock,
     NewTicket,
     Pace,
+    Teams,
     clean,
     dump,
+    escalation_text,
     issued_id,
     new_secret,
     new_ticket_id,
+    outbox_row,
     plain_key,
     scrub_column,
     scrub_fragments,
@@ -47,12 +52,14 @@ from assistant.handoff.protocols import (
 
 _ACTIVE = ("open", "claimed")
 _LIST_COLUMNS = ("id", "seq", "created_at", "updated_at", "status", "priority", "lang",
-                 "category", "query", "reason", "agent", "claimed_at", "resolved_at", "rating")
+                 "category", "query", "reason", "agent", "claimed_at", "resolved_at", "rating",
+                 "team", "channel", "reopened")
 _TURN_COLUMNS = ("at", "lang", "query", "action", "category", "article_id", "confidence",
                  "reason")
 _FEEDBACK_COLUMNS = ("at", "lang", "query", "article_id", "helpful", "comment")
 _EVENT_TICKET_COLUMNS = ("id", "created_at", "claimed_at", "resolved_at", "status", "priority",
-                         "lang", "category", "query", "rating")
+                         "lang", "category", "query", "rating", "rating_comment", "team",
+                         "agent", "channel", "reopened")
 
 
 class _Store:
@@ -66,6 +73,8 @@ class _Store:
         self.pending: dict[str, tuple[str, str]] = {}  # session -> (payload JSON, created_at)
         self.turns: list[dict] = []  # with "session_id"; list order is insertion order
         self.feedback: list[dict] = []
+        self.threads: dict[str, str] = {}  # Message-ID -> ticket id
+        self.outbox: list[dict] = []  # rows as in SQL; list index + 1 is the id
         self.seq = 0
 
 
@@ -89,8 +98,9 @@ class MemoryHandoffQueue:
     """The queue in a dict per table; thread-safe, same behaviour as `SqlHandoffQueue`."""
 
     def __init__(self, name: str = "", *, pace: Pace | None = None, clock: Clock = utc_now,
-                 idempotency_seconds: float = 600.0) -> None:
+                 idempotency_seconds: float = 600.0, default_team: str = DEFAULT_TEAM) -> None:
         self.name = name
+        self.default_team = default_team
         self.pace = pace or Pace(default_minutes=10.0)
         self.clock = clock
         self.idempotency_seconds = idempotency_seconds
@@ -134,8 +144,11 @@ class MemoryHandoffQueue:
                "reason": plain_key(new.reason), "candidates": dump(new.candidates),
                "priority": new.priority, "updated_at": now, "agent": None, "claimed_at": None,
                "resolved_at": None, "resolution": None, "details": dump(new.details),
-               "rating": None, "rating_comment": None, "secret_hash": hashed}
-        _not_null("tickets", row, "query", "lang")
+               "rating": None, "rating_comment": None, "secret_hash": hashed,
+               "team": plain_key(new.team or self.default_team),
+               "channel": plain_key(new.channel), "contact": clean(new.contact),
+               "reopened": 0}
+        _not_null("tickets", row, "query", "lang", "team", "channel")
         messages = []
         for m in new.conversation:
             role = m.get("role", "user")
@@ -190,7 +203,7 @@ class MemoryHandoffQueue:
             if row is None:
                 return None
             position = self._position(ticket_id)
-            eta = self.pace.eta(position, self._recent_resolved(row["lang"]))
+            eta = self.pace.eta(position, self._recent_resolved(row["team"], row["lang"]))
             return Ticket(id=row["id"], position=position or 0, status=row["status"],
                           eta_minutes=eta)
 
@@ -217,7 +230,8 @@ class MemoryHandoffQueue:
             data["messages"] = [dict(m) for m in self._store.messages.get(ticket_id, [])]
             data["position"] = self._position(ticket_id)
             data["eta_minutes"] = self.pace.eta(data["position"],
-                                                self._recent_resolved(row["lang"]))
+                                                self._recent_resolved(row["team"],
+                                                                      row["lang"]))
             return data
 
     def position(self, ticket_id: str) -> int | None:
@@ -231,20 +245,22 @@ class MemoryHandoffQueue:
 
     def list(self, *, status: str | None = None, priority: str | None = None,
              lang: str | None = None, category: str | None = None,
-             limit: int = 50) -> builtins.list[dict]:
+             team: Teams = None, limit: int = 50) -> builtins.list[dict]:
         """Tickets for the agent console, in the order agents should take them."""
         with self._store.lock:
-            rows = self._ordered(status=status, priority=priority, lang=lang, category=category)
+            rows = self._ordered(status=status, priority=priority, lang=lang, category=category,
+                                 team=team)
             return [{c: r[c] for c in _LIST_COLUMNS} for r in rows[:max(int(limit), 0)]]
 
     # ------------------------------------------------------------ agents
 
     def claim_next(self, agent: str, *, lang: str | None = None,
-                   category: str | None = None) -> dict | None:
-        """Atomically take the most urgent, oldest open ticket; None when there is none."""
+                   category: str | None = None, team: Teams = None) -> dict | None:
+        """Atomically take the most urgent, oldest open ticket (of the team or teams, when
+        given); None when there is none."""
         now = stamp(self.clock())
         with self._store.lock:
-            rows = self._ordered(status="open", lang=lang, category=category)
+            rows = self._ordered(status="open", lang=lang, category=category, team=team)
             if not rows:
                 return None
             rows[0].update(status="claimed", agent=plain_key(agent), claimed_at=now,
@@ -323,6 +339,72 @@ class MemoryHandoffQueue:
             if row["status"] not in _ACTIVE:
                 raise TicketConflict(state_message(row, "cancel"))
             row.update(status="abandoned", updated_at=now)
+            return self._get(ticket_id)
+
+    # ------------------------------------------------------------ teams
+
+    def escalate(self, ticket_id: str, agent: str, team: str, reason: str) -> dict:
+        """The holder hands the ticket to another team's queue, saying why."""
+        agent, team = plain_key(agent) or "", plain_key(team) or ""
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require_holder(ticket_id, agent, "escalate")
+            if row["team"] == team:
+                raise TicketConflict(f"cannot escalate this ticket: it is already with {team}")
+            message = _message("event", agent, escalation_text(row["team"], team, reason), now)
+            row.update(status="open", team=team, agent=None, claimed_at=None, updated_at=now)
+            self._store.messages[ticket_id].append(message)
+            return self._get(ticket_id)
+
+    def transfer(self, ticket_id: str, agent: str, *, to_agent: str | None = None,
+                 to_team: str | None = None) -> dict:
+        """The holder passes the ticket to one colleague or to a team's queue."""
+        if bool(to_agent) == bool(to_team):
+            raise QueueError("transfer to an agent or to a team: name exactly one")
+        agent = plain_key(agent) or ""
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require_holder(ticket_id, agent, "transfer")
+            if to_agent:
+                to_agent = plain_key(to_agent) or ""
+                if to_agent == agent:
+                    raise TicketConflict("cannot transfer this ticket: you already hold it")
+                row.update(agent=to_agent, claimed_at=now, updated_at=now)
+                text = f"transferred from {agent} to {to_agent}"
+            else:
+                to_team = plain_key(to_team) or ""
+                text = f"transferred from {agent} ({row['team']}) to the {to_team} queue"
+                row.update(status="open", team=to_team, agent=None, claimed_at=None,
+                           updated_at=now)
+            self._store.messages[ticket_id].append(_message("event", agent, text, now))
+            return self._get(ticket_id)
+
+    def note(self, ticket_id: str, agent: str, text: str) -> dict:
+        """An internal note for colleagues on any ticket; the user never sees notes."""
+        now = stamp(self.clock())
+        with self._store.lock:
+            row = self._require(ticket_id)
+            self._store.messages[ticket_id].append(
+                _message("note", plain_key(agent), text, now))
+            row["updated_at"] = now
+            return self._get(ticket_id)
+
+    def reopen(self, ticket_id: str, text: str, within_seconds: float) -> dict:
+        """A resolved ticket back to its team's queue, within the window after resolution."""
+        now_t = self.clock()
+        now = stamp(now_t)
+        with self._store.lock:
+            row = self._require(ticket_id)
+            if row["status"] != "resolved":
+                raise TicketConflict(state_message(row, "reopen"))
+            if (not row["resolved_at"]
+                    or row["resolved_at"] < stamp(now_t - timedelta(seconds=within_seconds))):
+                raise TicketConflict(REOPEN_TOO_LATE)
+            said = _message("user", None, text, now)
+            row.update(status="open", agent=None, claimed_at=None, resolved_at=None,
+                       reopened=row["reopened"] + 1, updated_at=now)
+            self._store.messages[ticket_id] += [
+                _message("event", None, "reopened by the user", now), said]
             return self._get(ticket_id)
 
     # ------------------------------------------------------------ conversation state
@@ -430,13 +512,71 @@ class MemoryHandoffQueue:
                 "tickets": [{c: r[c] for c in _EVENT_TICKET_COLUMNS} for r in tickets],
             }
 
+    # ------------------------------------------------------------ mail
+
+    def link_mail(self, message_id: str, ticket_id: str) -> None:
+        """A Message-ID of the ticket's thread: a reply naming it is the ticket's."""
+        with self._store.lock:
+            self._store.threads.setdefault(plain_key(message_id) or "", ticket_id)
+
+    def mail_ticket(self, message_ids: builtins.list[str]) -> str | None:
+        with self._store.lock:
+            for mid in message_ids:
+                found = self._store.threads.get(plain_key(mid) or "")
+                if found:
+                    return found
+        return None
+
+    def enqueue_mail(self, mail: dict) -> int:
+        row: dict[str, Any] = {"ticket_id": mail.get("ticket_id"),
+               "kind": plain_key(mail["kind"]),
+               "to_addr": clean(mail["to"]), "subject": clean(mail["subject"]),
+               "body": clean(mail["body"]), "message_id": plain_key(mail["message_id"]),
+               "in_reply_to": plain_key(mail.get("in_reply_to")),
+               "refs": plain_key(mail.get("references") or ""),
+               "created_at": stamp(self.clock()), "sent_at": None, "attempts": 0,
+               "last_error": None}
+        _not_null("mail_outbox", row, "kind", "to_addr", "subject", "body", "message_id")
+        with self._store.lock:
+            self._store.outbox.append(row)
+            row["id"] = len(self._store.outbox)
+            return int(row["id"])
+
+    def due_mail(self, limit: int = 50, max_attempts: int = 5) -> builtins.list[dict]:
+        with self._store.lock:
+            due = [r for r in self._store.outbox
+                   if r["sent_at"] is None and r["attempts"] < max_attempts]
+            return [outbox_row(r) for r in due[:max(int(limit), 0)]]
+
+    def mail_sent(self, mail_id: int) -> None:
+        with self._store.lock:
+            row = self._outbox(mail_id)
+            if row:
+                row.update(sent_at=stamp(self.clock()), attempts=row["attempts"] + 1,
+                           last_error=None)
+
+    def mail_failed(self, mail_id: int, error: str) -> None:
+        with self._store.lock:
+            row = self._outbox(mail_id)
+            if row:
+                row.update(attempts=row["attempts"] + 1, last_error=clean(error[:500]))
+
+    def _outbox(self, mail_id: int) -> dict | None:
+        rows = self._store.outbox
+        return rows[int(mail_id) - 1] if 1 <= int(mail_id) <= len(rows) else None
+
     # ------------------------------------------------------------ helpers (hold the lock)
 
-    def _ordered(self, **filters: str | None) -> builtins.list[dict]:
+    def _ordered(self, **filters: str | tuple[str, ...] | None) -> builtins.list[dict]:
         """Rows matching every given filter, urgent first, then oldest (a falsy filter is
-        no filter, as in SQL)."""
+        no filter, as in SQL; a tuple matches any of its values)."""
+        def match(value: Any, wanted: str | tuple[str, ...]) -> bool:
+            if isinstance(wanted, tuple):
+                return value in {plain_key(w) for w in wanted}
+            return bool(value == plain_key(wanted))
+
         rows = [r for r in self._store.tickets.values()
-                if all(r[k] == plain_key(v) for k, v in filters.items() if v)]
+                if all(match(r[k], v) for k, v in filters.items() if v)]
         return sorted(rows, key=lambda r: (r["priority"] != "urgent", r["seq"]))
 
     def _position(self, ticket_id: str) -> int | None:
@@ -444,13 +584,15 @@ class MemoryHandoffQueue:
         if row is None or row["status"] != "open":
             return None
         urgent = row["priority"] == "urgent"
-        return sum(1 for r in self._store.tickets.values() if r["status"] == "open" and (
+        return sum(1 for r in self._store.tickets.values()
+                   if r["status"] == "open" and r["team"] == row["team"] and (
             (r["priority"] == "urgent" and r["seq"] <= row["seq"]) if urgent
             else (r["priority"] == "urgent" or r["seq"] <= row["seq"])))
 
-    def _recent_resolved(self, lang: str) -> builtins.list[str]:
+    def _recent_resolved(self, team: str, lang: str) -> builtins.list[str]:
         times = sorted((r["resolved_at"] for r in self._store.tickets.values()
-                        if r["lang"] == lang and r["resolved_at"] is not None), reverse=True)
+                        if r["team"] == team and r["lang"] == lang
+                        and r["resolved_at"] is not None), reverse=True)
         return times[:self.pace.window]
 
     def _require(self, ticket_id: str) -> dict:

@@ -31,6 +31,17 @@ from assistant.understanding.redaction import PHRASE_MARK, redact
 STATUSES = ("open", "claimed", "resolved", "abandoned")
 PRIORITIES = ("normal", "urgent")
 ROLES = ("user", "assistant", "agent")
+#: Messages only agents see: notes for colleagues, and events (escalated, transferred,
+#: reopened) with their reasons.
+INTERNAL_ROLES = ("note", "event")
+#: The team a ticket starts with when nothing names one (and every ticket from before teams).
+DEFAULT_TEAM = "tier1"
+CHANNELS = ("chat", "email")
+REOPEN_TOO_LATE = ("cannot reopen this ticket: it was resolved too long ago; "
+                   "start a new conversation")
+
+#: A team filter: one team, any of several, or None for every team.
+Teams = str | tuple[str, ...] | None
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("assistant.handoff.queue")
@@ -68,6 +79,9 @@ class NewTicket:
     details: dict[str, str] = field(default_factory=dict)
     conversation: list[dict] = field(default_factory=list)  # [{"role", "text", "at"?}]
     idempotency_key: str | None = None
+    team: str | None = None  # None: the queue's default team
+    channel: str = "chat"
+    contact: str | None = None  # the address replies go to (email)
 
 
 @dataclass(frozen=True)
@@ -116,9 +130,9 @@ class TicketStore(Protocol):
     def open_count(self) -> int: ...
     def list(self, *, status: str | None = None, priority: str | None = None,
              lang: str | None = None, category: str | None = None,
-             limit: int = 50) -> builtins.list[dict]: ...
+             team: Teams = None, limit: int = 50) -> builtins.list[dict]: ...
     def claim_next(self, agent: str, *, lang: str | None = None,
-                   category: str | None = None) -> dict | None: ...
+                   category: str | None = None, team: Teams = None) -> dict | None: ...
     def claim(self, ticket_id: str, agent: str) -> dict: ...
     def release(self, ticket_id: str, agent: str) -> dict: ...
     def reply(self, ticket_id: str, agent: str, text: str) -> dict: ...
@@ -127,6 +141,28 @@ class TicketStore(Protocol):
                          details: dict[str, str] | None = None) -> dict: ...
     def rate(self, ticket_id: str, score: int, comment: str | None) -> dict: ...
     def cancel(self, ticket_id: str) -> dict: ...
+    def escalate(self, ticket_id: str, agent: str, team: str, reason: str) -> dict: ...
+    def transfer(self, ticket_id: str, agent: str, *, to_agent: str | None = None,
+                 to_team: str | None = None) -> dict: ...
+    def note(self, ticket_id: str, agent: str, text: str) -> dict: ...
+    def reopen(self, ticket_id: str, text: str, within_seconds: float) -> dict: ...
+
+
+@runtime_checkable
+class Mailbox(Protocol):
+    """Email threads and the outbox.
+
+    Separate because only the email channel needs it: which ticket a reply belongs to (by the
+    Message-IDs of its thread), and mail stored before it is sent, so that a relay that is
+    down delays mail instead of losing it.
+    """
+
+    def link_mail(self, message_id: str, ticket_id: str) -> None: ...
+    def mail_ticket(self, message_ids: builtins.list[str]) -> str | None: ...
+    def enqueue_mail(self, mail: dict) -> int: ...
+    def due_mail(self, limit: int = 50, max_attempts: int = 5) -> builtins.list[dict]: ...
+    def mail_sent(self, mail_id: int) -> None: ...
+    def mail_failed(self, mail_id: int, error: str) -> None: ...
 
 
 @runtime_checkable
@@ -157,7 +193,7 @@ class EventLog(Protocol):
 
 
 @runtime_checkable
-class HandoffQueue(TicketStore, SessionState, EventLog, Protocol):
+class HandoffQueue(TicketStore, SessionState, EventLog, Mailbox, Protocol):
     """What the service and the API need from a queue backend: every part, plus its lifecycle
     (`open` connects and migrates, `close` lets go of connections, `probe` makes one small
     durable write and raises QueueError when the queue cannot take one: readiness)."""
@@ -177,6 +213,19 @@ def state_message(row: dict, verb: str, agent: str | None = None) -> str:
     if row["status"] == "open" and agent is not None:
         return f"cannot {verb} this ticket: claim it first"
     return f"cannot {verb} this ticket: it is {row['status']}"
+
+
+def escalation_text(from_team: str, to_team: str, reason: str) -> str:
+    return f"escalated from {from_team} to {to_team}: {reason}"
+
+
+def outbox_row(row: dict) -> dict:
+    """An outbox row in the shape `enqueue_mail` takes (plus id, attempts, created_at)."""
+    return {"id": int(row["id"]), "ticket_id": row["ticket_id"], "kind": row["kind"],
+            "to": row["to_addr"], "subject": row["subject"], "body": row["body"],
+            "message_id": row["message_id"], "in_reply_to": row["in_reply_to"],
+            "references": row["refs"] or "", "created_at": row["created_at"],
+            "attempts": int(row["attempts"]), "last_error": row["last_error"]}
 
 
 def dump(value: Any) -> str:

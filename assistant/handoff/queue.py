@@ -20,12 +20,14 @@ from pathlib import Path
 from assistant.core.errors import QueueError
 from assistant.handoff.memory import MemoryHandoffQueue
 from assistant.handoff.protocols import (
+    DEFAULT_TEAM,
     PRIORITIES,
     ROLES,
     STATUSES,
     Clock,
     EventLog,
     HandoffQueue,
+    Mailbox,
     NewTicket,
     Pace,
     SessionState,
@@ -45,6 +47,7 @@ from assistant.handoff.sql import (
 
 __all__ = [
     "MIGRATIONS", "PRIORITIES", "ROLES", "SCHEMA_VERSION", "STATUSES", "Clock", "EventLog",
+    "Mailbox",
     "HandoffQueue", "MemoryHandoffQueue", "NewTicket", "Pace", "PostgresHandoffQueue",
     "SessionState", "SqlHandoffQueue", "SqliteHandoffQueue", "TicketStore", "Tx", "open_queue",
     "stamp", "utc_now",
@@ -54,20 +57,24 @@ MEMORY_SCHEME = "memory://"
 
 
 def open_queue(dsn: str | None, sqlite_path: Path, *, pace: Pace | None = None,
-               pool_size: int = 4, timeout_seconds: float = 10.0) -> HandoffQueue:
+               pool_size: int = 4, timeout_seconds: float = 10.0,
+               default_team: str = DEFAULT_TEAM) -> HandoffQueue:
     """The backend a DSN names: empty → the SQLite file, `sqlite:///path`, `postgresql://…`,
-    or `memory://[name]` (callers see the protocol, not the class behind it)."""
+    or `memory://[name]` (callers see the protocol, not the class behind it). New tickets
+    that name no team join `default_team`."""
     if not dsn:
-        return SqliteHandoffQueue(sqlite_path, pace=pace, busy_timeout_seconds=timeout_seconds)
+        return SqliteHandoffQueue(sqlite_path, pace=pace, busy_timeout_seconds=timeout_seconds,
+                                  default_team=default_team)
     if dsn.startswith("sqlite:///"):
         return SqliteHandoffQueue(Path(dsn[len("sqlite:///"):]), pace=pace,
                                   busy_timeout_seconds=timeout_seconds,
-                                  setting="ASSISTANT_QUEUE_DSN")
+                                  setting="ASSISTANT_QUEUE_DSN", default_team=default_team)
     if dsn.startswith(("postgresql://", "postgres://")):
         return PostgresHandoffQueue(dsn, pace=pace, pool_size=pool_size,
-                                    timeout_seconds=timeout_seconds)
+                                    timeout_seconds=timeout_seconds, default_team=default_team)
     if dsn.startswith(MEMORY_SCHEME):
-        return MemoryHandoffQueue(dsn[len(MEMORY_SCHEME):], pace=pace)
+        return MemoryHandoffQueue(dsn[len(MEMORY_SCHEME):], pace=pace,
+                                  default_team=default_team)
     raise QueueError(f"ASSISTANT_QUEUE_DSN={safe_dsn(dsn)!r} is not understood; use "
                      "sqlite:///path/to/file.sqlite3, postgresql://user@host:5432/db "
                      "or memory://")

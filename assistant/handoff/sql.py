@@ -22,16 +22,21 @@ from typing import Any, Callable, Iterator
 from assistant.core.errors import QueueError, TicketConflict, TicketNotFound
 from assistant.core.types import Ticket
 from assistant.handoff.protocols import (
+    DEFAULT_TEAM,
     PRIORITIES,
+    REOPEN_TOO_LATE,
     ROLES,
     Clock,
     NewTicket,
     Pace,
+    Teams,
     clean,
     dump,
+    escalation_text,
     issued_id,
     new_secret,
     new_ticket_id,
+    outbox_row,
     plain_key,
     scrub_column,
     scrub_fragments,
@@ -99,6 +104,26 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         """CREATE TABLE IF NOT EXISTS queue_heartbeat (
             id INTEGER PRIMARY KEY, at TEXT NOT NULL)""",
     ]),
+    (4, [
+        # Teams (tiers), channels and reopening. Tickets from before teams are the first
+        # tier's, which is every ticket they had.
+        "ALTER TABLE tickets ADD COLUMN team TEXT NOT NULL DEFAULT 'tier1'",
+        "ALTER TABLE tickets ADD COLUMN channel TEXT NOT NULL DEFAULT 'chat'",
+        "ALTER TABLE tickets ADD COLUMN contact TEXT",
+        "ALTER TABLE tickets ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS tickets_team_status ON tickets(team, status, seq)",
+        # Every Message-ID of a ticket's email thread, in and out: a reply names one of them.
+        """CREATE TABLE IF NOT EXISTS mail_threads (
+            message_id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS mail_threads_ticket ON mail_threads(ticket_id)",
+        # Mail waiting for the relay (durable: a relay down loses nothing).
+        """CREATE TABLE IF NOT EXISTS mail_outbox (
+            id {id}, ticket_id TEXT, kind TEXT NOT NULL, to_addr TEXT NOT NULL,
+            subject TEXT NOT NULL, body TEXT NOT NULL, message_id TEXT NOT NULL,
+            in_reply_to TEXT, refs TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,
+            sent_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)""",
+        "CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox(sent_at, id)",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 #: How long the readiness probe waits for a connection or the write lock: a probe answers
@@ -107,7 +132,7 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 ELSE 1 END"
 _LIST_COLUMNS = ("id, seq, created_at, updated_at, status, priority, lang, category, query, "
-                 "reason, agent, claimed_at, resolved_at, rating")
+                 "reason, agent, claimed_at, resolved_at, rating, team, channel, reopened")
 
 
 class Tx:
@@ -132,10 +157,11 @@ class SqlHandoffQueue:
     row_lock = ""
 
     def __init__(self, *, pace: Pace | None = None, clock: Clock = utc_now,
-                 idempotency_seconds: float = 600.0) -> None:
+                 idempotency_seconds: float = 600.0, default_team: str = DEFAULT_TEAM) -> None:
         self.pace = pace or Pace(default_minutes=10.0)
         self.clock = clock
         self.idempotency_seconds = idempotency_seconds
+        self.default_team = default_team
 
     # Subclasses implement these three.
     @contextmanager
@@ -177,11 +203,14 @@ class SqlHandoffQueue:
 
     def _insert(self, t: Tx, ticket_id: str, new: NewTicket, now: str, hashed: str) -> None:
         t.all("INSERT INTO tickets (id, seq, created_at, updated_at, status, query, lang,"
-              " session_id, category, reason, candidates, priority, details, secret_hash)"
-              " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              " session_id, category, reason, candidates, priority, details, secret_hash,"
+              " team, channel, contact)"
+              " VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
               (ticket_id, self._next_seq(t), now, now, clean(new.query), plain_key(new.lang),
                plain_key(new.session_id), plain_key(new.category), plain_key(new.reason),
-               dump(new.candidates), new.priority, dump(new.details), hashed))
+               dump(new.candidates), new.priority, dump(new.details), hashed,
+               plain_key(new.team or self.default_team), plain_key(new.channel),
+               clean(new.contact)))
         for m in new.conversation:
             role = m.get("role", "user")
             t.all("INSERT INTO ticket_messages (ticket_id, role, author, text, at)"
@@ -238,11 +267,11 @@ class SqlHandoffQueue:
         if not issued_id(ticket_id):
             return None
         with self.tx(durable=False) as t:
-            row = t.one("SELECT id, status, lang FROM tickets WHERE id = ?", (ticket_id,))
+            row = t.one("SELECT id, status, lang, team FROM tickets WHERE id = ?", (ticket_id,))
             if row is None:
                 return None
             position = self._position(t, ticket_id) if row["status"] == "open" else None
-            eta = self.pace.eta(position, self._recent_resolved(t, row["lang"]))
+            eta = self.pace.eta(position, self._recent_resolved(t, row["team"], row["lang"]))
         return Ticket(id=row["id"], position=position or 0, status=row["status"],
                       eta_minutes=eta)
 
@@ -265,7 +294,7 @@ class SqlHandoffQueue:
             messages = t.all("SELECT role, author, text, at FROM ticket_messages "
                              "WHERE ticket_id = ? ORDER BY id", (ticket_id,))
             position = self._position(t, ticket_id) if row["status"] == "open" else None
-            recent = self._recent_resolved(t, row["lang"])
+            recent = self._recent_resolved(t, row["team"], row["lang"])
         data = dict(row)
         data.pop("secret_hash", None)
         data["candidates"] = json.loads(data["candidates"] or "[]")
@@ -289,9 +318,10 @@ class SqlHandoffQueue:
 
     def list(self, *, status: str | None = None, priority: str | None = None,
              lang: str | None = None, category: str | None = None,
-             limit: int = 50) -> list[dict]:
+             team: Teams = None, limit: int = 50) -> list[dict]:
         """Tickets for the agent console, in the order agents should take them."""
-        where, params = _filters(status=status, priority=priority, lang=lang, category=category)
+        where, params = _filters(status=status, priority=priority, lang=lang, category=category,
+                                 team=team)
         with self.tx(durable=False) as t:
             return t.all(f"SELECT {_LIST_COLUMNS} FROM tickets {where} "
                          f"ORDER BY {_PRIORITY_ORDER}, seq LIMIT ?", (*params, int(limit)))
@@ -299,9 +329,10 @@ class SqlHandoffQueue:
     # ------------------------------------------------------------ agents
 
     def claim_next(self, agent: str, *, lang: str | None = None,
-                   category: str | None = None) -> dict | None:
-        """Atomically take the most urgent, oldest open ticket; None when there is none."""
-        where, params = _filters(status="open", lang=lang, category=category)
+                   category: str | None = None, team: Teams = None) -> dict | None:
+        """Atomically take the most urgent, oldest open ticket (of the team or teams, when
+        given); None when there is none."""
+        where, params = _filters(status="open", lang=lang, category=category, team=team)
         now = stamp(self.clock())
         with self.tx() as t:
             row = t.one(
@@ -398,6 +429,88 @@ class SqlHandoffQueue:
             t.all("UPDATE tickets SET status = 'abandoned', updated_at = ? WHERE id = ?",
                   (now, ticket_id))
         return self._get(ticket_id)
+
+    # ------------------------------------------------------------ teams
+
+    def escalate(self, ticket_id: str, agent: str, team: str, reason: str) -> dict:
+        """The holder hands the ticket to another team's queue, saying why (the note stays
+        with the ticket for the next agent; the user never sees it)."""
+        self._known(ticket_id)
+        agent, team = plain_key(agent) or "", plain_key(team) or ""
+        now = stamp(self.clock())
+        with self.tx() as t:
+            row = self._require_holder(t, ticket_id, agent, "escalate")
+            if row["team"] == team:
+                raise TicketConflict(f"cannot escalate this ticket: it is already with {team}")
+            self._to_team(t, ticket_id, team, now)
+            self._add(t, ticket_id, "event", agent,
+                      escalation_text(row["team"], team, reason), now)
+        return self._get(ticket_id)
+
+    def transfer(self, ticket_id: str, agent: str, *, to_agent: str | None = None,
+                 to_team: str | None = None) -> dict:
+        """The holder passes the ticket to one colleague (who then holds it) or to a team's
+        queue (open there, for whoever claims it next)."""
+        if bool(to_agent) == bool(to_team):
+            raise QueueError("transfer to an agent or to a team: name exactly one")
+        self._known(ticket_id)
+        agent = plain_key(agent) or ""
+        now = stamp(self.clock())
+        with self.tx() as t:
+            row = self._require_holder(t, ticket_id, agent, "transfer")
+            if to_agent:
+                to_agent = plain_key(to_agent) or ""
+                if to_agent == agent:
+                    raise TicketConflict("cannot transfer this ticket: you already hold it")
+                t.all("UPDATE tickets SET agent = ?, claimed_at = ?, updated_at = ? WHERE id = ?",
+                      (to_agent, now, now, ticket_id))
+                text = f"transferred from {agent} to {to_agent}"
+            else:
+                to_team = plain_key(to_team) or ""
+                self._to_team(t, ticket_id, to_team, now)
+                text = f"transferred from {agent} ({row['team']}) to the {to_team} queue"
+            self._add(t, ticket_id, "event", agent, text, now)
+        return self._get(ticket_id)
+
+    def note(self, ticket_id: str, agent: str, text: str) -> dict:
+        """An internal note for colleagues on any ticket; the user never sees notes."""
+        self._known(ticket_id)
+        now = stamp(self.clock())
+        with self.tx() as t:
+            self._require(t, ticket_id)
+            self._add(t, ticket_id, "note", plain_key(agent), text, now)
+            t.all("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
+        return self._get(ticket_id)
+
+    def reopen(self, ticket_id: str, text: str, within_seconds: float) -> dict:
+        """The user says a resolved ticket is not solved after all: back to the queue of the
+        team that had it, with the history and their message. Only within the window after
+        resolution; later, a new conversation starts (the old one is likely stale)."""
+        self._known(ticket_id)
+        now_t = self.clock()
+        now = stamp(now_t)
+        with self.tx() as t:
+            row = self._require(t, ticket_id)
+            if row["status"] != "resolved":
+                raise TicketConflict(state_message(row, "reopen"))
+            oldest = stamp(now_t - timedelta(seconds=within_seconds))
+            if not row["resolved_at"] or row["resolved_at"] < oldest:
+                raise TicketConflict(REOPEN_TOO_LATE)
+            t.all("UPDATE tickets SET status = 'open', agent = NULL, claimed_at = NULL,"
+                  " resolved_at = NULL, reopened = reopened + 1, updated_at = ? WHERE id = ?",
+                  (now, ticket_id))
+            self._add(t, ticket_id, "event", None, "reopened by the user", now)
+            self._add(t, ticket_id, "user", None, text, now)
+        return self._get(ticket_id)
+
+    def _to_team(self, t: Tx, ticket_id: str, team: str, now: str) -> None:
+        t.all("UPDATE tickets SET status = 'open', team = ?, agent = NULL, claimed_at = NULL,"
+              " updated_at = ? WHERE id = ?", (team, now, ticket_id))
+
+    @staticmethod
+    def _add(t: Tx, ticket_id: str, role: str, author: str | None, text: str, now: str) -> None:
+        t.all("INSERT INTO ticket_messages (ticket_id, role, author, text, at)"
+              " VALUES (?, ?, ?, ?, ?)", (ticket_id, role, author, clean(text), now))
 
     # ------------------------------------------------------------ conversation state
 
@@ -499,30 +612,85 @@ class SqlHandoffQueue:
                 "feedback": t.all("SELECT at, lang, query, article_id, helpful, comment FROM "
                                   "feedback WHERE at >= ? ORDER BY id", (since,)),
                 "tickets": t.all("SELECT id, created_at, claimed_at, resolved_at, status, "
-                                 "priority, lang, category, query, rating FROM tickets "
+                                 "priority, lang, category, query, rating, rating_comment, "
+                                 "team, agent, channel, reopened FROM tickets "
                                  "WHERE created_at >= ? OR status IN ('open', 'claimed') "
                                  "ORDER BY seq", (since,)),
             }
 
+    # ------------------------------------------------------------ mail
+
+    def link_mail(self, message_id: str, ticket_id: str) -> None:
+        """A Message-ID of the ticket's thread (a mail in or out): a reply naming it is the
+        ticket's."""
+        with self.tx() as t:
+            t.all("INSERT INTO mail_threads (message_id, ticket_id, at) VALUES (?, ?, ?) "
+                  "ON CONFLICT (message_id) DO NOTHING",
+                  (plain_key(message_id), ticket_id, stamp(self.clock())))
+
+    def mail_ticket(self, message_ids: builtins.list[str]) -> str | None:
+        """The ticket of the first id that belongs to a thread (In-Reply-To, then References
+        from the newest)."""
+        with self.tx(durable=False) as t:
+            for mid in message_ids:
+                row = t.one("SELECT ticket_id FROM mail_threads WHERE message_id = ?",
+                            (plain_key(mid),))
+                if row:
+                    return str(row["ticket_id"])
+        return None
+
+    def enqueue_mail(self, mail: dict) -> int:
+        """A mail for the relay, stored before any attempt: a relay down loses nothing."""
+        with self.tx() as t:
+            row = t.one("INSERT INTO mail_outbox (ticket_id, kind, to_addr, subject, body,"
+                        " message_id, in_reply_to, refs, created_at) VALUES"
+                        " (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (mail.get("ticket_id"), plain_key(mail["kind"]), clean(mail["to"]),
+                         clean(mail["subject"]), clean(mail["body"]),
+                         plain_key(mail["message_id"]), plain_key(mail.get("in_reply_to")),
+                         plain_key(mail.get("references") or ""), stamp(self.clock())))
+        return int(row["id"]) if row else 0
+
+    def due_mail(self, limit: int = 50, max_attempts: int = 5) -> builtins.list[dict]:
+        """Unsent mail, oldest first, that has not failed `max_attempts` times."""
+        with self.tx(durable=False) as t:
+            rows = t.all("SELECT id, ticket_id, kind, to_addr, subject, body, message_id,"
+                         " in_reply_to, refs, created_at, attempts, last_error FROM mail_outbox"
+                         " WHERE sent_at IS NULL AND attempts < ? ORDER BY id LIMIT ?",
+                         (int(max_attempts), int(limit)))
+        return [outbox_row(r) for r in rows]
+
+    def mail_sent(self, mail_id: int) -> None:
+        with self.tx() as t:
+            t.all("UPDATE mail_outbox SET sent_at = ?, attempts = attempts + 1, last_error ="
+                  " NULL WHERE id = ?", (stamp(self.clock()), int(mail_id)))
+
+    def mail_failed(self, mail_id: int, error: str) -> None:
+        with self.tx() as t:
+            t.all("UPDATE mail_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                  (clean(error[:500]), int(mail_id)))
+
     # ------------------------------------------------------------ helpers
 
     def _position(self, t: Tx, ticket_id: str) -> int | None:
-        row = t.one("SELECT seq, priority FROM tickets WHERE id = ? AND status = 'open'",
+        row = t.one("SELECT seq, priority, team FROM tickets WHERE id = ? AND status = 'open'",
                     (ticket_id,))
         if row is None:
             return None
         if row["priority"] == "urgent":
-            sql = ("SELECT COUNT(*) AS n FROM tickets WHERE status = 'open' AND priority = "
-                   "'urgent' AND seq <= ?")
+            sql = ("SELECT COUNT(*) AS n FROM tickets WHERE status = 'open' AND team = ? AND "
+                   "priority = 'urgent' AND seq <= ?")
         else:
-            sql = ("SELECT COUNT(*) AS n FROM tickets WHERE status = 'open' AND "
+            sql = ("SELECT COUNT(*) AS n FROM tickets WHERE status = 'open' AND team = ? AND "
                    "(priority = 'urgent' OR seq <= ?)")
-        found = t.one(sql, (row["seq"],))
+        found = t.one(sql, (row["team"], row["seq"]))
         return int(found["n"]) if found else None
 
-    def _recent_resolved(self, t: Tx, lang: str) -> builtins.list[str]:
-        rows = t.all("SELECT resolved_at FROM tickets WHERE lang = ? AND resolved_at IS NOT NULL"
-                     " ORDER BY resolved_at DESC LIMIT ?", (lang, self.pace.window))
+    def _recent_resolved(self, t: Tx, team: str, lang: str) -> builtins.list[str]:
+        """When the team last resolved tickets in this language: its pace sets the wait."""
+        rows = t.all("SELECT resolved_at FROM tickets WHERE team = ? AND lang = ? AND "
+                     "resolved_at IS NOT NULL ORDER BY resolved_at DESC LIMIT ?",
+                     (team, lang, self.pace.window))
         return [r["resolved_at"] for r in rows]
 
     def probe(self) -> None:
@@ -538,7 +706,8 @@ class SqlHandoffQueue:
             raise TicketNotFound(f"no ticket {ticket_id!r}")
 
     def _require(self, t: Tx, ticket_id: str) -> dict:
-        row = t.one(f"SELECT status, agent, details FROM tickets WHERE id = ?{self.row_lock}",
+        row = t.one(f"SELECT status, agent, details, team, resolved_at FROM tickets "
+                    f"WHERE id = ?{self.row_lock}",
                     (ticket_id,))
         if row is None:
             raise TicketNotFound(f"no ticket {ticket_id!r}")
@@ -563,8 +732,8 @@ class SqliteHandoffQueue(SqlHandoffQueue):
 
     def __init__(self, path: Path, *, pace: Pace | None = None, clock: Clock = utc_now,
                  busy_timeout_seconds: float = 10.0,
-                 setting: str = "ASSISTANT_DATA_DIR") -> None:
-        super().__init__(pace=pace, clock=clock)
+                 setting: str = "ASSISTANT_DATA_DIR", default_team: str = DEFAULT_TEAM) -> None:
+        super().__init__(pace=pace, clock=clock, default_team=default_team)
         self.path = Path(path)
         self.busy_timeout = busy_timeout_seconds
         self.setting = setting  # what an operator changes when the file cannot be used
@@ -675,8 +844,9 @@ class PostgresHandoffQueue(SqlHandoffQueue):
     row_lock = " FOR UPDATE"
 
     def __init__(self, dsn: str, *, pace: Pace | None = None, clock: Clock = utc_now,
-                 pool_size: int = 4, timeout_seconds: float = 10.0) -> None:
-        super().__init__(pace=pace, clock=clock)
+                 pool_size: int = 4, timeout_seconds: float = 10.0,
+                 default_team: str = DEFAULT_TEAM) -> None:
+        super().__init__(pace=pace, clock=clock, default_team=default_team)
         self.dsn = dsn
         self.pool_size = pool_size
         self.timeout = timeout_seconds
@@ -771,10 +941,20 @@ class PostgresHandoffQueue(SqlHandoffQueue):
                       (version, stamp(utc_now())))
 
 
-def _filters(**values: str | None) -> tuple[str, tuple]:
-    clauses = [f"{k} = ?" for k, v in values.items() if v]
-    params = tuple(plain_key(v) for v in values.values() if v)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+def _filters(**values: str | tuple[str, ...] | None) -> tuple[str, tuple]:
+    """WHERE clauses for the given filters; a tuple matches any of its values."""
+    clauses: list[str] = []
+    params: list[str | None] = []
+    for k, v in values.items():
+        if not v:
+            continue
+        if isinstance(v, tuple):
+            clauses.append(f"{k} IN ({', '.join('?' for _ in v)})")
+            params += [plain_key(x) for x in v]
+        else:
+            clauses.append(f"{k} = ?")
+            params.append(plain_key(v))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params)
 
 
 def _reason(exc: BaseException) -> str:

@@ -27,10 +27,14 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
+from functools import lru_cache
+
 from rapidfuzz.distance import OSA
 
-from assistant.understanding.text import EN_STOPWORDS, HAN_CHARS, normalize
-from assistant.core.types import Article
+from assistant.core import languages
+from assistant.understanding.entities import CHAINS, TOKENS
+from assistant.understanding.text import EN_STOPWORDS, HAN_CHARS, detect_lang, normalize
+from assistant.core.types import Article, Lang
 
 #: How much a match in each field counts (titles say what an article is about).
 TITLE_WEIGHT = 1.0
@@ -46,6 +50,12 @@ MIN_PREFIX = 2
 MIN_TYPO = 4
 #: Most vocabulary words one typed prefix may expand to.
 MAX_EXPANSIONS = 200
+#: A query in a language written in Latin letters gets results in it rather than the page's
+#: only with this many of its words (its registry hint words, or words only its articles
+#: use), making at least this share of the query's words that are not shared names: a single
+#: word ("password", "us") or names typed in every language ("USDT TRX") keep the page's.
+LANG_MIN_WORDS = 2
+LANG_MIN_SHARE = 0.5
 
 _TOKENS = re.compile(f"[{HAN_CHARS}]+|[a-z0-9]+")
 _HAN_RUN = re.compile(f"[{HAN_CHARS}]+")
@@ -54,6 +64,13 @@ _LATIN_WORDS = re.compile(r"[a-z0-9]+")
 _MARKDOWN = re.compile(r"(?m)\*\*|__|[#`]|^\s*>\s?|!?\[([^\]]*)\]\([^)]*\)")
 _TRAILING_WORD = re.compile(r"[A-Za-z0-9]+$")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[-*+]|\d+\.)\s+")
+_LETTER_WORDS = re.compile(r"[^\W\d_]+")
+#: Hashes, addresses, amounts and versions ("0x12ab", "100u", "2fa"): no language's words.
+_CODES = re.compile(r"\b\w*\d\w*\b|[0-9A-Za-z]{16,}", re.ASCII)
+#: Token and chain names: the same words whatever language the user writes.
+_NAMES = frozenset({t.lower() for t in TOKENS} | {alias for aliases in CHAINS.values()
+                                                  for alias in aliases if alias.isalpha()
+                                                  and alias.isascii()})
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,8 @@ class SearchIndex:
     def __init__(self, articles: Iterable[Article]) -> None:
         words: dict[str, dict[str, float]] = defaultdict(dict)  # word -> article -> weight
         units: dict[str, dict[str, float]] = defaultdict(dict)  # han unit -> article -> weight
-        for a in articles:
+        articles_list = list(articles)
+        for a in articles_list:
             fields = [(a.title, TITLE_WEIGHT)] + [(t, OTHER_WEIGHT) for t in a.questions + a.tags]
             for text, weight in fields:
                 for token in _TOKENS.findall(normalize(text)):
@@ -119,6 +137,7 @@ class SearchIndex:
                             target[key][a.id] = weight
         self._words = dict(words)
         self._units = dict(units)
+        self._lang_words, self._shared = _language_words(articles_list)
         self._vocab = sorted(self._words)
         self._typos = _deletion_neighbourhood(self._vocab)
         self._spreads: dict[str, int] = {}
@@ -126,6 +145,41 @@ class SearchIndex:
     @property
     def vocabulary_size(self) -> int:
         return len(self._vocab)
+
+    def query_lang(self, query: str, page: Lang) -> Lang:
+        """The language to show results in: the page's, unless the query clearly is in another
+        registered language.
+
+        Clear means written in a language's own script (Chinese characters on the English
+        page; detected as `detect_lang` does), or, for a language written in Latin letters,
+        at least `LANG_MIN_WORDS` of its words making `LANG_MIN_SHARE` of the query's words
+        ("how do I reset my password" on the Chinese page). Codes, token and chain names and
+        the words articles of several languages use (USDT, TokenPocket, wallet) are nobody's
+        evidence, so what Chinese users type in Latin letters keeps the page's language, and
+        so does a query holding the page's own script. Costs a few set lookups: it runs on
+        every keystroke.
+        """
+        own_script = languages.get(page).script
+        if own_script and _script_re(own_script).search(query):
+            return page
+        detected = detect_lang(query)
+        if languages.get(detected).script:
+            return detected
+        latin = [lg for lg in languages.all_languages() if not lg.script]
+        if not latin:
+            return page
+        scripted = [self._lang_words.get(lg.code, frozenset()) for lg in languages.all_languages()
+                    if lg.script]
+        words = _plain_words(query)
+        hinted = {w for lg in latin for w in words if w in lg.hint_words}
+        counted = [w for w in words if w in hinted or not (
+            w in self._shared or w in _NAMES or any(w in own for own in scripted))]
+        evidence = {lg.code: sum(w in lg.hint_words or w in self._lang_words.get(lg.code, ())
+                                 for w in counted) for lg in latin}
+        best = max(evidence, key=evidence.__getitem__)
+        if evidence[best] >= LANG_MIN_WORDS and evidence[best] >= LANG_MIN_SHARE * len(counted):
+            return best
+        return page
 
     def expand(self, query: str) -> QueryTerms:
         """Match every token of the input; stop words only count when nothing else is typed."""
@@ -333,6 +387,46 @@ def normalize_chars(text: str) -> str:
         f = unicodedata.normalize("NFKC", ch).lower()
         out.append(f if len(f) == 1 else ch)
     return "".join(out)
+
+
+def _plain_words(text: str) -> list[str]:
+    """The words of a text written in letters but no registered language's own script,
+    lower case, codes left out."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    scripts = _scripts_re(languages.version())
+    if scripts is not None:
+        text = scripts.sub(" ", text)  # "tp钱包" holds the word "tp"
+    return _LETTER_WORDS.findall(_CODES.sub(" ", text))
+
+
+@lru_cache(maxsize=8)
+def _scripts_re(_version: int) -> re.Pattern[str] | None:
+    """Any registered language's own script (the registry's version keys the cache)."""
+    classes = [lg.script for lg in languages.all_languages() if lg.script]
+    return re.compile("|".join(classes)) if classes else None
+
+
+@lru_cache(maxsize=8)
+def _script_re(char_class: str) -> re.Pattern[str]:
+    return re.compile(char_class)
+
+
+def _language_words(articles: list[Article]) -> tuple[dict[Lang, frozenset[str]], frozenset[str]]:
+    """Per language, the letter words of titles, questions and tags that only its articles
+    use; and the words articles of several languages use. Latin words in the articles of a
+    language with its own script ("usdt", "tokenpocket" in Chinese questions) are names its
+    users type: `query_lang` counts them for no language."""
+    langs_of: dict[str, set[Lang]] = defaultdict(set)
+    for a in articles:
+        for text in (a.title, *a.questions, *a.tags):
+            for word in _plain_words(text):
+                langs_of[word].add(a.lang)
+    own: dict[Lang, set[str]] = defaultdict(set)
+    for word, langs in langs_of.items():
+        if len(langs) == 1:
+            own[next(iter(langs))].add(word)
+    shared = frozenset(w for w, langs in langs_of.items() if len(langs) > 1)
+    return {lang: frozenset(words) for lang, words in own.items()}, shared
 
 
 def _han_units(run: str, all_chars: bool = False) -> list[str]:

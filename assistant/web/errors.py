@@ -24,6 +24,7 @@ from assistant.core.config import Settings
 from assistant.core.errors import (
     AssistantError,
     IndexLoadError,
+    InvalidRequest,
     QueueError,
     TicketConflict,
     TicketNotFound,
@@ -69,6 +70,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return _json(404, "not_found", "no such ticket; check the ticket id and send the "
                          "secret the ticket was created with as 'Authorization: Bearer <secret>'")
         return _json(404, "not_found", "no such ticket; check the ticket id")
+
+    @app.exception_handler(InvalidRequest)
+    async def _invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
+        return _json(422, "invalid_request", str(exc),
+                     [{"field": exc.field, "message": str(exc)}])
 
     @app.exception_handler(TicketConflict)
     async def _conflict(_: Request, exc: TicketConflict) -> JSONResponse:

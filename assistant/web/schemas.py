@@ -80,3 +80,21 @@ class ClaimBody(BaseModel):
 
     lang: LangCode | None = None
     category: StrictStr | None = Field(None, max_length=64)
+    team: StrictStr | None = Field(None, max_length=32, description="Default: your teams.")
+
+
+class EscalateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: StrictStr = Field(min_length=1, max_length=32, description="A team id (/agent/teams).")
+    reason: StrictStr = Field(min_length=1, max_length=2000,
+                              description="Why: the next team reads it first.")
+
+
+class TransferBody(BaseModel):
+    """Exactly one of `agent` (they hold the ticket next) and `team` (its queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: StrictStr | None = Field(None, min_length=1, max_length=64)
+    team: StrictStr | None = Field(None, min_length=1, max_length=32)

@@ -124,3 +124,24 @@ def test_queue_waits_and_ratings(tmp_path):
     assert got["queue"]["mean_rating"] == 4 and got["queue"]["resolved"] == 1
     assert b.id != a.id
     q.close()
+
+
+def test_satisfaction_by_team_agent_and_channel(make_queue):
+    q = make_queue()
+    rated = [("tier1", "alice", 5, "fast"), ("tier1", "bob", 2, "slow answer"),
+             ("tier2", "bob", 4, None), ("tier1", "alice", 3, "ok")]
+    for team, agent, score, comment in rated:
+        t = q.create(NewTicket(query="q", lang="en", reason="r", team=team,
+                               channel="email" if team == "tier2" else "chat"))
+        q.claim(t.id, agent)
+        q.resolve(t.id, agent, "done")
+        q.rate(t.id, score, comment)
+    q.create(NewTicket(query="unrated", lang="en", reason="r"))
+    got = insights.stats(q.events("2000"))["satisfaction"]
+    assert {k: (v["rated"], v["mean"]) for k, v in got["by_team"].items()} == {
+        "tier1": (3, 3.33), "tier2": (1, 4.0)}
+    assert {k: (v["rated"], v["mean"]) for k, v in got["by_agent"].items()} == {
+        "alice": (2, 4.0), "bob": (2, 3.0)}
+    assert got["by_agent"]["bob"]["scores"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
+    assert [c["text"] for c in got["by_agent"]["bob"]["comments"]] == ["slow answer"]
+    assert set(got["by_channel"]) == {"chat", "email"}

@@ -25,6 +25,7 @@ from assistant.core.types import Ticket
 from assistant.handoff.queue import (
     EventLog,
     HandoffQueue,
+    Mailbox,
     MemoryHandoffQueue,
     NewTicket,
     Pace,
@@ -38,7 +39,7 @@ from assistant.handoff.queue import (
 )
 from tests.handoff.test_handoff import FakeClock, _new
 
-PARTS = (TicketStore, SessionState, EventLog)
+PARTS = (TicketStore, SessionState, EventLog, Mailbox)
 BACKENDS = (SqliteHandoffQueue, PostgresHandoffQueue, MemoryHandoffQueue)
 
 

@@ -182,6 +182,65 @@ def test_result_cache_keeps_the_most_recent():
     assert off.get("a") is None
 
 
+# ---------------------------------------------------------------- the query's language
+
+@pytest.mark.parametrize("query,page,expected", [
+    ("提币没到账", "en", "zh"), ("usdt 提币", "en", "zh"), ("忘記密碼", "en", "zh"),
+    ("how do I reset my password", "zh", "en"), ("forgot my wallet password", "zh", "en"),
+    ("withdrawal not arrived", "zh", "en"), ("How do I back up my seed?", "zh", "en"),
+    ("how do I reset my password", "en", "en"), ("提币没到账", "zh", "zh"),
+    ("提币 how do I", "zh", "zh"),  # the page's own script: a mixed query stays
+    ("提币 how do I", "en", "en"),  # fewer Chinese characters than English words
+])
+def test_a_query_clearly_in_another_language_wins_over_the_page(index, query, page, expected):
+    assert index.query_lang(query, page) == expected
+
+
+@pytest.mark.parametrize("query", [
+    "USDT", "TRX", "TokenPocket", "BSC", "usdt trx bsc", "0x12ab34cd56ef", "100", "100u", "us",
+    "password",  # one word: Chinese users type it too
+    "binance",  # a name only the English articles use: still one word
+    "usdt to trx",  # one English word among names
+    "how",  # a word being typed
+    "zhuanzhang shibai",  # pinyin: no language's words
+    "TxID 0xabc",
+])
+def test_names_codes_and_single_words_keep_the_page_language(index, query):
+    assert index.query_lang(query, "zh") == "zh"
+    assert index.query_lang(query, "en") == "en"
+
+
+def test_latin_words_the_chinese_articles_use_count_for_no_language():
+    en = Article("connect", "Connect with WalletConnect", "how_to", "en",
+                 ("walletconnect qr code on desktop",), "Scan the code.")
+    zh = Article("connect", "用WalletConnect连接", "how_to", "zh",
+                 ("walletconnect 扫码",), "扫码。")
+    english_only = SearchIndex([en])
+    assert english_only.query_lang("walletconnect code", "zh") == "en"
+    both = SearchIndex([en, zh])  # Chinese users type "walletconnect" too
+    assert both.query_lang("walletconnect code", "zh") == "zh"
+    assert both.query_lang("walletconnect qr code", "zh") == "en"
+
+
+def test_a_registered_latin_language_is_chosen_by_its_own_words():
+    """Nothing in the search code names a language: a third one comes from the registry."""
+    from dataclasses import replace
+
+    from assistant.core import languages
+
+    spanish = replace(languages.get("en"), code="es", name="Español",
+                      hint_words=frozenset("el la los de mi cómo qué por para una".split()))
+    articles = _articles() + [Article("forgot-password", "Olvidé la contraseña", "account", "es",
+                                      ("cómo restablezco mi contraseña",), "Reimporte.")]
+    with languages.registered(spanish):
+        index = SearchIndex(articles)
+        assert index.query_lang("¿Cómo restablezco la contraseña?", "en") == "es"
+        assert index.query_lang("cómo restablezco mi contraseña", "zh") == "es"
+        assert index.query_lang("how do I reset my password", "es") == "en"
+        assert index.query_lang("contraseña", "en") == "en"
+        assert index.query_lang("提币没到账", "es") == "zh"
+
+
 # ---------------------------------------------------------------- service and API (real model)
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,18 @@ LANGUAGE = Language(
         "turn_answered": "已回答：{title}",
         "turn_clarified": "请用户在几篇文章中选择",
         "turn_declined": "超出服务范围，已说明",
+        "mail_subject": "[工单 {ticket_id}]",
+        "mail_subject_empty": "您的客服咨询",
+        "mail_ack": ("感谢您的来信。您的问题已登记为工单 {ticket_id}，客服人员会在 24 小时内回复这封邮件。"
+                     "如需补充，请直接回复本邮件。请勿向任何人（包括客服）发送助记词或私钥。"),
+        "mail_needs": "为了尽快处理，请回复本邮件并提供：{fields}。",
+        "mail_choices": "在等待期间，以下文章也许已经能解答您的问题：",
+        "mail_answer_end": "如果问题仍未解决，请直接回复本邮件，客服人员会接手处理。",
+        "mail_reply_end": "如需回复，请直接回复本邮件（工单 {ticket_id}）。请勿向任何人（包括客服）发送助记词或私钥。",
+        "mail_resolved": "您的工单 {ticket_id} 已处理完毕。",
+        "mail_rating": ("您对本次服务满意吗？请直接回复本邮件，写一个 1（很不满意）到 5（非常满意）的数字，"
+                        "也可以附上您的意见。如果问题仍未解决，请回复告诉我们，工单会重新打开。"),
+        "mail_reopened": "您的工单 {ticket_id} 已重新打开，客服人员会在 24 小时内回复这封邮件。",
     },
     placeholder_defaults={"chain": "对应网络", "tx_hash": "您的交易哈希", "amount": "该笔金额",
                           "token": "该代币", "address": "该地址"},
@@ -68,5 +80,6 @@ LANGUAGE = Language(
     filler=(r"[请帮我你好吧呢啊一下快点]",),
     theft_confirm=(r"被盗了?|被盜了?|被偷了?|资产被盗了?|資產被盜了?",),
     skip_words=(r"跳过|没有|不知道|不用了|略过",),
+    thanks=(r"(?:非常|十分)?(?:谢谢(?:你|您)?|多谢|感谢(?:你|您)?|好的|收到|已解决|解决了)(?:[，,]?(?:谢谢|多谢|感谢)(?:你|您)?)?",),
     bip39=("chinese_simplified", "chinese_traditional"),
 )

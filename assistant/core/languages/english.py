@@ -55,6 +55,25 @@ LANGUAGE = Language(
         "turn_answered": "Answered with: {title}",
         "turn_clarified": "Offered a choice of articles",
         "turn_declined": "Declined: out of scope",
+        "mail_subject": "[Ticket {ticket_id}]",
+        "mail_subject_empty": "Your message to support",
+        "mail_ack": ("Thank you for writing to us. Your message is ticket {ticket_id}: a member "
+                     "of our support team will answer this email within 24 hours. To add "
+                     "anything, reply to this email. Never send your recovery phrase or "
+                     "private key to anyone, including support."),
+        "mail_needs": "To help us solve this quickly, please reply with {fields}.",
+        "mail_choices": "While you wait, one of these articles may already answer your question:",
+        "mail_answer_end": ("If this does not solve your problem, reply to this email and a "
+                            "member of our support team will take over."),
+        "mail_reply_end": ("To answer, reply to this email (ticket {ticket_id}). Never send your "
+                           "recovery phrase or private key to anyone, including support."),
+        "mail_resolved": "Your ticket {ticket_id} is resolved.",
+        "mail_rating": ("How satisfied are you with the help you received? Reply to this email "
+                        "with a number from 1 (not at all) to 5 (very satisfied), and a comment "
+                        "if you like. If your problem is not solved, reply and tell us: your "
+                        "ticket will be reopened."),
+        "mail_reopened": ("Your ticket {ticket_id} is open again: a member of our support team "
+                          "will answer this email within 24 hours."),
     },
     placeholder_defaults={
         "problem": "a short description of the problem", "chain": "the network",
@@ -70,6 +89,15 @@ LANGUAGE = Language(
         "account": "Account, password and backup", "transaction": "Transfers and fees",
         "security": "Security and scams", "deposit_withdrawal": "Deposits and withdrawals",
         "how_to": "Using the app", "contact": "Contact support"},
+    # Function and question words: what makes a Latin-script query English rather than a
+    # token, chain or product name that Chinese users type too ("USDT", "TRX", "us").
+    hint_words=frozenset(
+        "a an the i me my mine we our you your it its he she they them their is are was "
+        "were be been am do does did don didn doesn isn wasn can could would should will "
+        "won cannot how what why when where which who whom whose this that these those there "
+        "here with about into onto after before because and or but if then than not yes "
+        "please have has had just still again never ever some any all every each want need "
+        "help".split()),
     list_separator=", ",
     list_last=" and ",
     human_request=(
@@ -90,5 +118,7 @@ LANGUAGE = Language(
     theft_confirm=(r"stolen|my funds were stolen|(yes,? )?(they|it|funds|my funds) (were|was) "
                    r"(stolen|taken)",),
     skip_words=(r"skip|no|none|n/?a|nothing|don'?t know",),
+    thanks=(r"(?:(?:many |great )?thanks?(?: you)?(?: (?:so|very) much| a lot)?|thx|ty|cheers|"
+            r"(?:ok(?:ay)?|great|perfect|got it|solved|it works(?: now)?)(?:,? thanks?(?: you)?)?)",),
     bip39=("english",),
 )

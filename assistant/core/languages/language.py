@@ -11,6 +11,9 @@ MESSAGE_KEYS: tuple[str, ...] = (
     "ticket_claimed", "ticket_existing", "needs", "needs_followup", "details_added",
     "ticket_failed", "secret", "scam", "theft", "handoff_urgent", "theft_check", "exposed",
     "handoff_query", "turn_answered", "turn_clarified", "turn_declined",
+    # The email channel: subjects, acknowledgements, the footers of answers and replies.
+    "mail_subject", "mail_subject_empty", "mail_ack", "mail_needs", "mail_choices",
+    "mail_answer_end", "mail_reply_end", "mail_resolved", "mail_rating", "mail_reopened",
 )
 
 
@@ -21,6 +24,8 @@ class Language:
     `script` is a character class (regex) of the characters that identify the language when
     its script is its own (Han for Chinese); a language written in Latin letters leaves it
     empty and lists `hint_words` instead (frequent words no other registered language uses).
+    The search box reads the same two: a query in the script, or with enough hint words (or
+    words only this language's articles use), gets results in this language on any page.
     """
 
     code: str                                   # the folder under kb/ and the API's `lang`
@@ -39,6 +44,7 @@ class Language:
     filler: tuple[str, ...] = ()                # regexes: courtesy words, not a problem
     theft_confirm: tuple[str, ...] = ()         # whole replies that confirm a theft
     skip_words: tuple[str, ...] = ()            # whole replies that decline to give details
+    thanks: tuple[str, ...] = ()                # whole replies that only say thank you
     bip39: tuple[str, ...] = ()                 # python-mnemonic word list names
     follows_user_script: bool = False           # replies converted to the user's script
     cjk_typography: bool = False                # full-width punctuation rules (linter)

@@ -9,7 +9,14 @@ from fastapi.responses import FileResponse
 
 from assistant.web.deps import AgentName, AssistantDep
 from assistant.web.pages import PAGE_HEADERS, STATIC_DIR
-from assistant.web.schemas import ClaimBody, LangCode, ResolveBody, TextBody
+from assistant.web.schemas import (
+    ClaimBody,
+    EscalateBody,
+    LangCode,
+    ResolveBody,
+    TextBody,
+    TransferBody,
+)
 
 router = APIRouter(prefix="/agent")
 
@@ -21,17 +28,24 @@ def agent_list(agent: AgentName, a: AssistantDep,
                priority: Annotated[Literal["normal", "urgent"] | None, Query()] = None,
                lang: Annotated[LangCode | None, Query()] = None,
                category: Annotated[str | None, Query(max_length=64)] = None,
+               team: Annotated[str | None, Query(max_length=32)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     """Tickets for agents, most urgent and oldest first (agent token required)."""
     rows, open_count = a.tickets(status=status, priority=priority, lang=lang, category=category,
-                                 limit=limit)
+                                 team=team, limit=limit)
     return {"tickets": rows, "open": open_count}
 
 
 @router.get("/me")
-def agent_me(agent: AgentName) -> dict:
-    """The signed-in agent's name (the console shows who is working)."""
-    return {"agent": agent}
+def agent_me(agent: AgentName, a: AssistantDep) -> dict:
+    """The signed-in agent's name and teams (the console shows who is working)."""
+    return {"agent": agent, "teams": list(a.settings.teams_of(agent))}
+
+
+@router.get("/teams")
+def agent_teams(agent: AgentName, a: AssistantDep) -> dict:
+    """The teams and agents a ticket can be escalated or transferred to."""
+    return a.teams()
 
 
 @router.get("/tickets/{ticket_id}")
@@ -43,8 +57,9 @@ def agent_ticket(ticket_id: str, agent: AgentName, a: AssistantDep) -> dict:
 @router.post("/tickets/claim")
 def agent_claim_next(agent: AgentName, a: AssistantDep, body: ClaimBody | None = None) -> dict:
     """Take the next ticket (urgent first, then oldest); `ticket` is null when none wait."""
-    body = body or ClaimBody(lang=None, category=None)
-    return {"ticket": a.claim_next(agent, lang=body.lang, category=body.category)}
+    body = body or ClaimBody(lang=None, category=None, team=None)
+    return {"ticket": a.claim_next(agent, lang=body.lang, category=body.category,
+                                   team=body.team)}
 
 
 @router.post("/tickets/{ticket_id}/claim")
@@ -71,7 +86,34 @@ def agent_release(ticket_id: str, agent: AgentName, a: AssistantDep) -> dict:
     return a.release(ticket_id, agent)
 
 
+@router.post("/tickets/{ticket_id}/escalate")
+def agent_escalate(ticket_id: str, body: EscalateBody, agent: AgentName,
+                   a: AssistantDep) -> dict:
+    """Hand the ticket to another team's queue with the reason (you must hold it)."""
+    return a.escalate(ticket_id, agent, body.team, body.reason)
+
+
+@router.post("/tickets/{ticket_id}/transfer")
+def agent_transfer(ticket_id: str, body: TransferBody, agent: AgentName,
+                   a: AssistantDep) -> dict:
+    """Pass the ticket to a colleague (who then holds it) or to a team's queue."""
+    return a.transfer(ticket_id, agent, to_agent=body.agent, to_team=body.team)
+
+
+@router.post("/tickets/{ticket_id}/notes")
+def agent_note(ticket_id: str, body: TextBody, agent: AgentName, a: AssistantDep) -> dict:
+    """An internal note for colleagues; the user never sees it."""
+    return a.note(ticket_id, agent, body.text)
+
+
 @router.get("", include_in_schema=False)
 def agent_console() -> FileResponse:
     """The agent console page (it asks for the agent token)."""
     return FileResponse(STATIC_DIR / "agent.html", media_type="text/html", headers=PAGE_HEADERS)
+
+
+@router.post("/tickets/{ticket_id}/draft")
+def agent_draft(ticket_id: str, agent: AgentName, a: AssistantDep) -> dict:
+    """Draft a KB article from this resolved ticket (409 before it is resolved): written to
+    the drafts folder for an editor, who publishes it with `assistant publish-draft`."""
+    return a.draft_article(ticket_id)

@@ -18,9 +18,12 @@ router = APIRouter()
 def search(s: SettingsDep, a: AssistantDep,
            q: Annotated[str, Query(description="What the user typed so far.")],
            k: Annotated[int, Query(ge=1, le=100)] = 5,
-           lang: Annotated[LangCode | None, Query()] = None,
+           lang: Annotated[LangCode | None, Query(
+               description="The page's language; a query clearly in another language gets "
+                           "results in that one, named by the response's `lang`.")] = None,
            category: Annotated[str | None, Query(max_length=80)] = None) -> JSONResponse:
-    """Articles for the in-app help search box (prefixes, typos, Chinese fragments)."""
+    """Articles for the in-app help search box (prefixes, typos, Chinese fragments), in the
+    language the response's `lang` names."""
     query = checked_text(q, s.max_query_chars, "q")
     if k > s.search_max_k:
         raise ApiError(422, "invalid_request", f"k must be at most {s.search_max_k}",

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from assistant.handoff.protocols import ROLES
 from assistant.web.deps import AssistantDep, SettingsDep, checked_text
 from assistant.web.schemas import RatingBody, TextBody
 
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/tickets")
 
 #: What a user sees of their ticket (agents see everything).
 USER_FIELDS = ("id", "status", "priority", "lang", "category", "created_at", "updated_at",
-               "position", "eta_minutes", "details", "resolution", "rating", "rating_comment")
+               "position", "eta_minutes", "details", "resolution", "rating", "rating_comment",
+               "channel", "reopen_until")
 
 
 def ticket_secret(request: Request) -> str | None:
@@ -32,9 +34,11 @@ TicketSecret = Annotated[str | None, Depends(ticket_secret)]
 
 
 def user_view(ticket: dict) -> dict:
+    """The ticket as its user sees it: no internal notes or events, no agent names, no
+    contact address, team or candidates."""
     view = {k: ticket.get(k) for k in USER_FIELDS}
     view["messages"] = [{"role": m["role"], "text": m["text"], "at": m["at"]}
-                        for m in ticket["messages"]]
+                        for m in ticket["messages"] if m["role"] in ROLES]
     return view
 
 
@@ -58,6 +62,16 @@ def ticket_rating(ticket_id: str, body: RatingBody, secret: TicketSecret,
                   a: AssistantDep) -> dict:
     """Rate the help after the ticket is resolved (1-5, optional comment)."""
     return user_view(a.rate(ticket_id, body.score, body.comment, secret=secret))
+
+
+@router.post("/{ticket_id}/reopen")
+def ticket_reopen(ticket_id: str, body: TextBody, secret: TicketSecret, s: SettingsDep,
+                  a: AssistantDep) -> dict:
+    """"Still not solved": a resolved ticket goes back to its team's queue with your message
+    (within ASSISTANT_REOPEN_DAYS of its resolution; 409 otherwise)."""
+    ticket = a.reopen(ticket_id, checked_text(body.text, s.max_query_chars, "text"),
+                      secret=secret)
+    return user_view(ticket)
 
 
 @router.post("/{ticket_id}/cancel")

@@ -5,7 +5,9 @@
 //   <script type="module" src="https://SUPPORT-HOST/static/help-search.js"></script>
 //   <help-search api="https://SUPPORT-HOST" lang="en" href="https://SUPPORT-HOST/?article={id}&lang={lang}"></help-search>
 //
-// Attributes: api (base URL of the assistant, default: this page's origin), lang (en|zh),
+// Attributes: api (base URL of the assistant, default: this page's origin), lang (en|zh: the
+// box's wording and the results' language, unless the query clearly is in the other one: the
+// server then answers in the query's language and the box speaks it for those results),
 // k (results, default 6), category (only that category), href (where a selected article
 // opens; {id} and {lang} are filled in), debounce (ms, default 150), label (visible label).
 // Event: "help-search-select" {detail: {id, lang, title, fallback}}, cancelable: call preventDefault()
@@ -115,6 +117,7 @@ export class HelpSearch extends HTMLElement {
     this.status = root.querySelector(".status");
     this.labelEl = root.querySelector("label");
     this.results = [];
+    this.resultsLang = null; // the language the server answered in (the query's, or lang)
     this.active = -1;
     this.seq = 0;
     this.timer = null;
@@ -179,23 +182,31 @@ export class HelpSearch extends HTMLElement {
       if (!resp.ok) throw new Error(`search answered ${resp.status}`);
       const body = await resp.json();
       if (seq !== this.seq) return; // a newer input is on its way
-      this.render(body.results || [], q);
+      this.render(body.results || [], q, undefined, body.lang);
     } catch (err) {
       if (err.name === "AbortError" || seq !== this.seq) return;
       this.render([], q, this.strings.error);
     }
   }
 
-  render(results, q, error) {
+  /** Results in `lang`, the language the server chose (the query's when it clearly is not
+   * the page's): the status, the list's label and the badges speak it too. */
+  render(results, q, error, lang) {
     this.results = results;
+    this.resultsLang = STRINGS[lang] ? lang : this.lang;
+    const s = STRINGS[this.resultsLang];
     this.active = -1;
     this.input.removeAttribute("aria-activedescendant");
     this.list.replaceChildren(...results.map((r, i) => this.option(r, i)));
+    this.list.setAttribute("aria-label", s.listLabel);
+    this.list.lang = this.resultsLang;
+    this.status.lang = error ? this.lang : this.resultsLang;
     if (error) this.status.textContent = error;
     else if (!q) this.status.textContent = "";
-    else this.status.textContent = results.length ? this.strings.results(results.length) : this.strings.none(q);
+    else this.status.textContent = results.length ? s.results(results.length) : s.none(q);
     if (results.length) this.open(); else this.close();
-    this.dispatchEvent(new CustomEvent("help-search-results", { detail: { query: q, results } }));
+    this.dispatchEvent(new CustomEvent("help-search-results",
+      { detail: { query: q, results, lang: this.resultsLang } }));
   }
 
   option(r, i) {
@@ -214,11 +225,14 @@ export class HelpSearch extends HTMLElement {
     snippet.append(markedText(r.snippet, r.highlights && r.highlights.snippet));
     li.append(title, snippet);
     if (r.fallback || r.lang !== this.lang) {
+      // Said in the results' language: "仅有 English", or "按您输入的语言：中文" on the
+      // English page (the query's language won over the page's).
+      const s = STRINGS[this.resultsLang];
       const badge = document.createElement("span");
       badge.className = "badge";
-      badge.lang = this.lang;
-      const note = r.fallback ? this.strings.otherNote : this.strings.queryNote;
-      badge.textContent = `${note} ${this.strings.other[r.lang] || r.lang}`;
+      badge.lang = this.resultsLang;
+      const note = r.fallback ? s.otherNote : s.queryNote;
+      badge.textContent = `${note}${note.endsWith("：") ? "" : " "}${s.other[r.lang] || r.lang}`;
       title.append(badge);
     }
     return li;
@@ -268,9 +282,9 @@ export class HelpSearch extends HTMLElement {
     const ev = new CustomEvent("help-search-select", { detail, bubbles: true, composed: true, cancelable: true });
     if (!this.dispatchEvent(ev)) return;
     const href = this.getAttribute("href");
-    if (href) {
+    if (href) { // the article in the language of the results (of the query, when it won)
       window.location.assign(href.replace("{id}", encodeURIComponent(r.id))
-        .replace("{lang}", encodeURIComponent(r.fallback ? this.lang : r.lang)));
+        .replace("{lang}", encodeURIComponent(r.fallback ? this.resultsLang || this.lang : r.lang)));
     }
   }
 }
