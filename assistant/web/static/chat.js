@@ -382,6 +382,7 @@ async function poll() {
   if (tk.status === "resolved" && before !== "resolved") {
     stopPolling();
     bubble("bot", ratingForm(tk));
+    if (r.data.reopen_until) bubble("bot", reopenForm(tk));
   } else if (!OPEN.has(tk.status)) {
     stopPolling();
   }
@@ -418,6 +419,36 @@ function ratingForm(ticket) {
     if (r.ok) {
       disable(form);
       stored("sessionStorage", "help.ticket", null);
+    }
+  });
+  return form;
+}
+
+// "Still not solved": the resolved ticket goes back to the same team with the user's words.
+function reopenForm(ticket) {
+  const form = el("form", { class: "reopen card" });
+  const textId = `reopen-${ticket.id}`;
+  const status = el("p", { role: "status" });
+  form.append(el("p", { class: "reopen-title", text: t(state.lang, "chat.reopen") }),
+    el("label", { for: textId, text: t(state.lang, "chat.reopenText") }),
+    el("textarea", { id: textId, name: "text", rows: "2", maxlength: "2000", required: true }),
+    el("button", { type: "submit", text: t(state.lang, "chat.reopenSend") }), status);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = String(new FormData(form).get("text") || "").trim();
+    if (!text) return;
+    const r = await call("POST", `/tickets/${encodeURIComponent(ticket.id)}/reopen`, { text }, ticket.secret);
+    if (r.ok && r.data) {
+      disable(form);
+      status.textContent = t(state.lang, "chat.reopened");
+      Object.assign(ticket, { status: r.data.status, position: r.data.position, eta_minutes: r.data.eta_minutes });
+      state.seen = Array.isArray(r.data.messages) ? r.data.messages.length : state.seen;
+      stored("sessionStorage", "help.ticket", JSON.stringify(ticket));
+      renderTicket();
+      if (!state.poller) state.poller = setInterval(poll, POLL_MS);
+    } else {
+      status.textContent = t(state.lang, r.status === 409 ? "chat.reopenRefused" : "chat.error");
+      if (r.status === 409) disable(form);
     }
   });
   return form;
