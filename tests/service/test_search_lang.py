@@ -56,8 +56,12 @@ def test_search_and_the_search_box_agree(fake_assistant: Assistant):
         fake_assistant.search_box(query, k=3, lang="zh")[2]
 
 
-def test_the_choice_costs_no_model_call(fake_assistant: Assistant, fake_embedder):
-    fake_assistant.search_box("how do I", k=3, lang="zh")  # embeds "how do" (the settled part)
-    before = fake_embedder.calls
-    fake_assistant.search_box("how do I", k=3, lang="en")  # same text, other page: cached vector
-    assert fake_embedder.calls == before
+def test_the_cache_keys_on_the_language_used_not_the_page(fake_assistant: Assistant):
+    cache = fake_assistant.state.search_cache
+    before = len(cache)
+    first = fake_assistant.search_box("how do I reset my password", k=3, lang="zh")[2]
+    assert fake_assistant.search_box("how do I reset my password", k=3, lang="en")[2] == first
+    assert len(cache) == before + 1  # both pages asked for English results
+    fake_assistant.search_box("password", k=3, lang="zh")
+    fake_assistant.search_box("password", k=3, lang="en")
+    assert len(cache) == before + 3

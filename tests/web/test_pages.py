@@ -103,11 +103,49 @@ def test_a_chinese_query_on_the_english_help_centre_finds_chinese_articles(page,
     search_box(page).fill("提币没到账")
     first = page.get_by_role("option").first
     expect(first).to_contain_text("从交易所提币到钱包一直没到账")
-    expect(first.locator(".badge")).to_have_text("In your query's language: 中文")
+    # The box speaks the results' language; its own `lang` stays the page's.
+    expect(first.locator(".badge")).to_have_text("按您输入的语言：中文")
+    status = page.locator("help-search").get_by_role("status")
+    expect(status).to_contain_text("找到")
+    expect(status).to_have_attribute("lang", "zh")
+    expect(page.locator("help-search")).to_have_attribute("lang", "en")
     first.click()
     expect(page.get_by_role("heading", level=2, name="从交易所提币到钱包一直没到账")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     assert "lang=zh" in page.url
+
+
+def test_an_english_query_on_the_chinese_help_centre_finds_english_articles(page, live_server):
+    page.goto(live_server.url + "/?lang=zh")
+    box = search_box(page, "搜索帮助文章")
+    box.press_sequentially("how do I reset my password", delay=20)
+    first = page.get_by_role("option").first
+    expect(first).to_contain_text("I forgot my wallet password")
+    expect(first).to_have_attribute("lang", "en")
+    expect(first.locator(".badge")).to_have_text("In your query's language: English")
+    expect(page.locator("help-search").get_by_role("status")).to_contain_text("articles found")
+    expect(page.locator("help-search")).to_have_attribute("lang", "zh")
+    first.click()
+    expect(page.get_by_role("heading", level=2, name="I forgot my wallet password")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert "lang=en" in page.url
+
+
+def test_token_names_on_the_chinese_help_centre_keep_chinese_results(page, live_server):
+    page.goto(live_server.url + "/?lang=zh")
+    page.evaluate("""() => document.getElementById("search").addEventListener(
+        "help-search-results", (e) => { window.lastResults = e.detail; })""")
+    box = search_box(page, "搜索帮助文章")
+    for query in ("USDT", "TokenPocket", "us"):
+        box.fill(query)
+        page.wait_for_function("q => window.lastResults && window.lastResults.query === q",
+                               arg=query)
+        shown = page.evaluate("() => window.lastResults")
+        assert shown["lang"] == "zh" and shown["results"], query
+        assert {r["lang"] for r in shown["results"]} == {"zh"}, query
+        expect(page.get_by_role("option").first).to_have_attribute("lang", "zh")
+        expect(page.locator("help-search").get_by_role("status")).to_contain_text("找到")
+        expect(page.locator(".badge")).to_have_count(0)
 
 
 def test_browse_a_topic_open_an_article_and_go_back(page, live_server):
