@@ -9,11 +9,13 @@ questions, the resolution and the agent's replies the body. It is a draft, marke
 with the KB and runs the checked build.
 
 The conversation is stored redacted, but what is written to a file that ends up in the KB
-and in every user's answers is checked again: each text passes the redaction once more
-(the caller supplies it: this layer does not import the redaction), a message that held a
-secret is left out whole (no word of a recovery phrase reaches the draft, and half a
-sentence around a mark would be no question anyway), and the user's own transaction
-hashes, addresses and amounts become the KB's placeholders. Pure: no I/O.
+and in every user's answers is checked again: each text passes the redaction once more, and
+the user's messages also as the conversation they were (the caller supplies both: this
+layer does not import the redaction). A message that held a secret is left out whole (half
+a sentence around a mark is no question anyway), and so are the messages next to it, which
+may hold the rest of a phrase typed over several messages: no word of a recovery phrase
+reaches the draft. The user's own transaction hashes, addresses and amounts become the KB's
+placeholders. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -82,8 +84,10 @@ class _Safe:
     """Every text on its way into the draft: odd code points out, redacted again, and left
     out whole (None) when it holds a redaction mark."""
 
-    def __init__(self, redact: Callable[[str], str], marks: Collection[str]) -> None:
+    def __init__(self, redact: Callable[[str], str], marks: Collection[str],
+                 conversation: Callable[[list[str]], list[str]] | None = None) -> None:
         self.redact, self.marks = redact, tuple(m for m in marks if m)
+        self.conversation = conversation
 
     def marked(self, text: str) -> bool:
         return any(m in text for m in self.marks)
@@ -103,15 +107,18 @@ class _Safe:
 
 def draft_from_ticket(ticket: Mapping[str, Any], *, redact: Callable[[str], str],
                       secret_marks: Collection[str],
+                      redact_conversation: Callable[[list[str]], list[str]] | None = None,
                       categories: Sequence[str] = CATEGORIES,
                       taken: Collection[str] = ()) -> Draft:
     """The draft article of a (resolved) ticket as returned by the queue's `get`.
 
     `redact` is the redaction (text in, redacted text out) and `secret_marks` the marks it
-    leaves; `categories` the KB's (an unknown ticket category becomes the first one);
-    `taken` the article ids already in use (the draft's id avoids them).
+    leaves; `redact_conversation`, when given, redacts the user's messages again as one
+    conversation (a phrase typed over several messages); `categories` are the KB's (an
+    unknown ticket category becomes the first one); `taken` the article ids already in use
+    (the draft's id avoids them).
     """
-    safe = _Safe(redact, secret_marks)
+    safe = _Safe(redact, secret_marks, redact_conversation)
     ticket_id = str(ticket.get("id") or "")
     lang = ticket.get("lang")
     lang = lang if isinstance(lang, str) and languages.is_known(lang) else languages.default().code
@@ -159,12 +166,13 @@ def _questions(ticket: Mapping[str, Any], details: Mapping[str, str], safe: _Saf
     """The user's messages as questions. A message that held a secret is left out, and so
     are its neighbours: the rest of a phrase typed over several messages can look like
     plain words once the part that gave it away is gone."""
-    texts = [safe.redacted(t) for t in _user_messages(ticket)]
-    secret = [t is not None and safe.marked(t) for t in texts]
+    texts = [t for t in (safe.redacted(m) for m in _user_messages(ticket)) if t is not None]
+    if safe.conversation is not None:
+        texts = safe.conversation(texts)
+    secret = [safe.marked(t) for t in texts]
     for i in range(len(texts) - 1):  # each half may pass alone, the two together not
         a, b = texts[i], texts[i + 1]
-        if a is not None and b is not None and not secret[i] and not secret[i + 1] \
-                and safe.marked(safe.redact(f"{a}\n{b}")):
+        if safe.redact(f"{a}\n{b}") != f"{a}\n{b}":
             secret[i] = secret[i + 1] = True
     kept = [None if any(secret[max(0, i - 1):i + 2]) else t for i, t in enumerate(texts)]
     out: list[str] = []

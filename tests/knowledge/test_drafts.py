@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from assistant.knowledge.drafts import (
     DRAFT_FIELDS,
     draft_from_ticket,
@@ -110,8 +112,31 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
+WORDS = PHRASE.split()
+SPLIT = [  # one phrase over two messages, each part alone passing the redaction or not
+    ("I think it was " + " ".join(WORDS[:5]), " ".join(WORDS[5:])),
+    (" ".join(WORDS[:6]), " ".join(WORDS[6:])),
+    ("first half: " + " ".join(WORDS[:6]), "and then " + " ".join(WORDS[6:])),
+    ("my words are " + " ".join(WORDS[:6]), " ".join(WORDS[6:])),
+]
+
+
+@pytest.mark.parametrize("first,second", SPLIT)
+def test_a_phrase_typed_over_two_messages_never_reaches_the_draft(first, second):
+    ticket = _ticket(messages=[_user("my wallet was emptied overnight, what happened"),
+                               _user("ok"), _user(first), _user(second),
+                               _user("ok!"),
+                               _user("how do I keep the rest of my funds safe")],
+                     resolution="Moved the funds to a new wallet.")
+    d = _draft(ticket)
+    assert not _words(d.markdown) & set(WORDS), d.markdown
+    # The messages two away from the secret are still questions.
+    assert d.questions == ("my wallet was emptied overnight, what happened",
+                           "how do I keep the rest of my funds safe")
+
+
 def test_a_recovery_phrase_in_the_conversation_never_reaches_the_draft():
-    words = PHRASE.split()
+    words = WORDS
     ticket = _ticket(
         resolution=f"Told the user never to share {PHRASE}; moved the funds to a new wallet.",
         messages=[
