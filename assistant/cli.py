@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     draft = sub.add_parser("draft", help="write a draft KB article from a resolved ticket "
                            "(questions from the user's messages, body from the resolution and "
                            "the agent's replies); prints its path")
-    draft.add_argument("ticket_id")
+    draft.add_argument("ticket_id", help="the ticket's id (after `--` when it starts with -)")
     draft.set_defaults(func=_draft)
 
     publish = sub.add_parser("publish-draft", help="lint a draft with the KB, copy it into "
@@ -120,6 +120,19 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--out", type=Path, help="index folder (default: index/)")
     publish.add_argument("--quiet", action="store_true", help="no build progress output")
     publish.set_defaults(func=_publish_draft)
+
+    mail = sub.add_parser("mail", help="the email channel: `mail serve` runs the inbound "
+                          "SMTP listener and the outbox dispatcher, `mail flush` sends due mail")
+    mail_sub = mail.add_subparsers(dest="mail_command", required=True)
+    mail_serve = mail_sub.add_parser(
+        "serve", help="accept mail for the support address and send the outbox (until Ctrl-C)")
+    mail_serve.add_argument("--host", help="listen address (default: ASSISTANT_MAIL_LISTEN_HOST)")
+    mail_serve.add_argument("--port", type=int,
+                            help="listen port (default: ASSISTANT_MAIL_LISTEN_PORT)")
+    mail_serve.set_defaults(func=_mail_serve)
+    mail_flush = mail_sub.add_parser(
+        "flush", help="send every unsent mail in the outbox once; print what happened")
+    mail_flush.set_defaults(func=_mail_flush)
 
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host")
@@ -500,6 +513,63 @@ def _serve(args: argparse.Namespace) -> int:
     serve(settings, host=args.host or settings.host, port=args.port or settings.port,
           workers=args.workers or settings.workers)
     return 0
+
+
+def _mail_serve(args: argparse.Namespace) -> int:
+    """The email channel's process: the inbound listener (mail in, `Assistant.email_in`)
+    and the outbox dispatcher loop (retries, in this thread), over one loaded assistant."""
+    import signal
+    import threading
+
+    from assistant.inbox.listener import MailListener
+
+    overrides = {k: v for k, v in (("mail_listen_host", args.host),
+                                   ("mail_listen_port", args.port)) if v is not None}
+    settings = load_settings(**overrides)
+    _preflight(settings)
+    logging.getLogger("assistant").setLevel(settings.log_level)
+    assistant = _assistant(settings)
+    listener = MailListener(assistant.email_in, settings)
+    try:
+        listener.start()
+    except OSError as exc:
+        assistant.close()
+        raise ConfigError(f"cannot listen on {settings.mail_listen_host}:"
+                          f"{settings.mail_listen_port} ({exc.strerror or exc}); set "
+                          "ASSISTANT_MAIL_LISTEN_HOST/PORT or --host/--port") from None
+    relay = (f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host else
+             "nowhere (ASSISTANT_SMTP_HOST is not set: mail stays in the outbox)")
+    print(f"accepting mail for {settings.support_address} on {listener.host}:{listener.port}; "
+          f"sending through {relay}", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        assistant.mail.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()
+        assistant.close()
+    return 0
+
+
+def _mail_flush(args: argparse.Namespace) -> int:
+    """Send the outbox once (no model is loaded: only the queue and the relay)."""
+    from assistant.handoff.outbox import Dispatcher
+    from assistant.handoff.queue import open_queue
+
+    settings = load_settings()
+    if not settings.smtp_host:
+        raise ConfigError("ASSISTANT_SMTP_HOST is not set: there is no relay to send the "
+                          "outbox through; set it (and ASSISTANT_SMTP_PORT, _USER, _PASSWORD)")
+    queue = open_queue(settings.queue_dsn, settings.queue_path, pool_size=1,
+                       timeout_seconds=settings.queue_timeout_seconds).open()
+    try:
+        result = Dispatcher(queue, settings).flush(force=True)
+    finally:
+        queue.close()
+    print(json.dumps(result.to_dict()))
+    return 1 if result.failed else 0
 
 
 def _preflight(settings: Settings) -> None:

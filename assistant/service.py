@@ -47,11 +47,18 @@ from assistant.handoff.conversation import assistant_turn
 from assistant.handoff.outbox import (Dispatcher, FlushResult, Thread, Threads, new_message_id,
                                       outgoing, reply_subject)
 from assistant.handoff.protocols import NewTicket
+from assistant.core.languages.language import CANNED_KEYS
+from assistant.deciding.answerer import without_human_request
+from dataclasses import fields as dataclass_fields
 
 log = logging.getLogger(__name__)
 
 #: Articles the search box's term matches add to the hybrid candidates (scored in any case).
 SEARCH_INCLUDE = 5
+#: Articles the agent console's assist panel suggests for a ticket.
+ASSIST_ARTICLES = 3
+#: The user's latest messages (about the problem) that make the assist panel's query.
+ASSIST_TURNS = 4
 #: `Assistant.queue_state` when the queue takes writes.
 QUEUE_OK = "ok"
 
@@ -181,6 +188,20 @@ class _State:
     search_index: SearchIndex | None = None  # the search box's prefix and typo lookup
     search_cache: ResultCache | None = None
     rendered: dict[tuple[str, Lang], str] = field(default_factory=dict)  # article bodies, once
+
+
+def _replayed(texts: list[str]) -> list[str]:
+    """Stored messages redacted again as the conversation they were, in a window of their
+    own: a phrase typed over several messages is caught even when each part passes alone
+    (the window that saw them live may have forgotten the first part)."""
+    window = SessionWindow(ttl=86_400)
+    out: list[str] = []
+    for text in texts:
+        red, earlier = window.redact("replay", text)
+        for part in earlier:
+            out = [t.replace(part, PHRASE_MARK) for t in out]
+        out.append(red.text)
+    return out
 
 
 class Assistant:
@@ -499,6 +520,60 @@ class Assistant:
                                team=self._team(team) if team else None, limit=limit)
         return rows, self.queue.open_count()
 
+    # ------------------------------------------------------------ agent assist
+
+    def assist(self, ticket_id: str) -> dict:
+        """What helps an agent answer a ticket, in the user's language: the details its
+        category needs (the given ones in the configured order, the missing ones named), the
+        articles that fit the user's messages with their steps ready to send, and the canned
+        replies. It reads only the stored conversation, which was redacted when it came in."""
+        ticket = self.ticket(ticket_id)
+        lang: Lang = ticket.get("lang") or languages.default().code
+        language = languages.get(lang)
+        said = [m["text"] for m in ticket.get("messages") or []
+                if m.get("role") == "user" and m.get("text")]
+        # A user writing traditional Chinese is answered in it, as the chat answers them.
+        script: Callable[[str], str] = (
+            to_traditional if language.follows_user_script and is_traditional(" ".join(said))
+            else str)
+        given = ticket.get("details") or {}
+        needed = self.settings.details_for(ticket.get("category"))
+        order = needed + sorted(k for k in given if k not in needed)
+        fallback = languages.default().canned_replies
+        values = {"ticket_id": ticket["id"], "support_email": self.facts.support_email}
+        return {
+            "details": [{"field": f, "value": given[f]} for f in order if given.get(f)],
+            "missing": [f for f in needed if not given.get(f)],
+            "articles": self._assist_articles(said, lang, given, script),
+            "canned": [{"key": k, "text": script(
+                (language.canned_replies.get(k) or fallback.get(k, "")).format(**values))}
+                for k in CANNED_KEYS],
+            "ticket_id": ticket["id"], "lang": lang,
+        }
+
+    def _assist_articles(self, said: list[str], lang: Lang, details: dict[str, str],
+                         script: Callable[[str], str]) -> list[dict]:
+        """The best articles for the user's recent messages, in `lang` where it exists, the
+        body's placeholders filled with the ticket's details (the steps an agent sends)."""
+        query = _assist_query(said, self.settings.max_query_chars)
+        if not query:
+            return []
+        st = self.state
+        _, hits = self.understand(query, st)
+        known = {f.name for f in dataclass_fields(ent.Entities)}
+        entities = ent.Entities(**{k: v for k, v in details.items() if k in known and v})
+        out: list[dict] = []
+        for h in hits[:ASSIST_ARTICLES]:
+            article = st.index.kb.get(h.id, lang)
+            if article is None:
+                continue
+            steps = templates.render_article(article, entities, self.facts, article.lang)
+            out.append({"id": article.id, "title": script(article.title),
+                        "category": article.category, "lang": article.lang,
+                        "fallback": article.lang != lang, "score": round(h.score, 4),
+                        "steps": script(steps)})
+        return out
+
     def stats(self, days: float) -> dict:
         """Decisions, helpfulness and the queue over the last `days` (admin)."""
         return {"days": days, **insights.stats(self.queue.events(insights.since(days)))}
@@ -525,7 +600,8 @@ class Assistant:
         categories, taken = self._kb_names()
         draft = drafts.draft_from_ticket(
             ticket, secret_marks=(PHRASE_MARK, KEY_MARK), categories=categories, taken=taken,
-            redact=lambda text: self.redact(text, ticket_id=ticket_id, conversation=False).text)
+            redact=lambda text: self.redact(text, ticket_id=ticket_id, conversation=False).text,
+            redact_conversation=_replayed)
         path = folder / f"{draft.id}.{ticket_id}.md"
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -806,7 +882,8 @@ class Assistant:
         ticket's address, continues that ticket; from anyone else, or naming no known id, it
         starts a conversation of its own. Auto-replies and bounces are never answered.
         """
-        if mail.automatic or not mail.sender or mail.sender == self.settings.support_address:
+        ours = (self.settings.support_address, self.settings.sender_address.lower())
+        if mail.automatic or not mail.sender or mail.sender in ours:  # no loops with robots
             log.info("inbound mail not answered: automatic, or from the support address")
             return MailOutcome("ignored", reason="automatic")
         ticket = self._mail_ticket(mail, [mail.message_id])
@@ -914,7 +991,6 @@ class Assistant:
             priority="urgent" if d.urgent else "normal", details=details,
             conversation=conversation, channel="email", contact=mail.sender,
             idempotency_key=f"mail:{digest(mail.sender + ' ' + mail.message_id)}"))
-        self.queue.link_mail(mail.message_id, ticket.id)
         parts: list[str] = []
         if d.action == Action.HANDOFF:
             parts.append(reply.answer)  # the warning, the article, the hand-over line
@@ -926,6 +1002,7 @@ class Assistant:
                                            fields=templates.join_labels(lang, needs)))
         if d.action == Action.CLARIFY:
             parts.append(self._mail_choices(st, d, lang, text))
+        # The user's references, then their mail: the thread's order, so replies name it last.
         thread = Thread(subject, tuple(dict.fromkeys([*mail.references, mail.message_id])))
         self.mail_threads.put(ticket.id, thread)
         self._send_mail([self._thread_mail("ack", ticket.id, lang, mail.sender, thread,
@@ -1187,3 +1264,13 @@ def _thanks() -> re.Pattern[str]:
 
 _BARE_HASH = re.compile(r"^\s*(?:(?:tx|txid|hash|哈希)\s*[:：]?\s*)?(?:0x)?[0-9a-fA-F]{64}\s*$",
                         re.IGNORECASE)
+
+
+def _assist_query(said: list[str], max_chars: int) -> str:
+    """The assist panel's query: the user's latest messages about the problem, oldest first
+    (requests for a person and replies that skip the details say nothing about it), cut to
+    the newest `max_chars` characters."""
+    skip = languages.pattern("skip_words", r"^\s*(?:{})[\s.!。!]*$")
+    about = [rest for text in said
+             if (rest := without_human_request(text)) and not skip.match(rest)]
+    return " ".join(about[-ASSIST_TURNS:])[-max_chars:].strip()

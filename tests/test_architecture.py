@@ -12,7 +12,7 @@ from assistant.core.config import ROOT
 PACKAGE = ROOT / "assistant"
 #: Lower first. A module may import its own layer and the layers before it.
 LAYERS = ("core", "knowledge", "understanding", "deciding", "handoff", "service", "web",
-          "tooling", "cli")
+          "inbox", "tooling", "cli")
 
 
 def _module(path: Path) -> str:

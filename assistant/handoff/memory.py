@@ -73,7 +73,7 @@ class _Store:
         self.pending: dict[str, tuple[str, str]] = {}  # session -> (payload JSON, created_at)
         self.turns: list[dict] = []  # with "session_id"; list order is insertion order
         self.feedback: list[dict] = []
-        self.threads: dict[str, str] = {}  # Message-ID -> ticket id
+        self.threads: dict[str, tuple[str, str | None]] = {}  # Message-ID -> (ticket, subject)
         self.outbox: list[dict] = []  # rows as in SQL; list index + 1 is the id
         self.seq = 0
 
@@ -514,18 +514,25 @@ class MemoryHandoffQueue:
 
     # ------------------------------------------------------------ mail
 
-    def link_mail(self, message_id: str, ticket_id: str) -> None:
+    def link_mail(self, message_id: str, ticket_id: str, subject: str | None = None) -> None:
         """A Message-ID of the ticket's thread: a reply naming it is the ticket's."""
-        with self._store.lock:
-            self._store.threads.setdefault(plain_key(message_id) or "", ticket_id)
+        with self._store.lock:  # dicts keep insertion order: the thread's order
+            self._store.threads.setdefault(plain_key(message_id) or "",
+                                           (ticket_id, clean(subject)))
 
     def mail_ticket(self, message_ids: builtins.list[str]) -> str | None:
         with self._store.lock:
             for mid in message_ids:
                 found = self._store.threads.get(plain_key(mid) or "")
                 if found:
-                    return found
+                    return found[0]
         return None
+
+    def mail_thread(self, ticket_id: str) -> tuple[str, builtins.list[str]]:
+        with self._store.lock:
+            rows = [(mid, subject) for mid, (tid, subject) in self._store.threads.items()
+                    if tid == ticket_id]
+        return next((sub for _, sub in rows if sub), ""), [mid for mid, _ in rows]
 
     def enqueue_mail(self, mail: dict) -> int:
         row: dict[str, Any] = {"ticket_id": mail.get("ticket_id"),

@@ -52,8 +52,6 @@ FRESH_SECONDS = 30.0
 MAX_RETRY_SECONDS = 6 * 3600.0
 #: Chat session ids are at most 128 characters (the API's limit): a longer key in the
 #: session state can never be reached, or taken, from a chat.
-_THREAD_KEY_CHARS = 160
-_THREAD_MAX_AGE = 20 * 365 * 86400.0
 _PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|回复|回覆|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*)+",
                      re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -102,36 +100,26 @@ class Thread:
 
 
 class Threads:
-    """Each email ticket's `Thread`, kept in the queue's session state under a key no chat
-    session can name (so it is shared by every process and survives restarts on every
-    backend). Losing one only costs the threading headers of the next mail: the ticket is
-    still found by the Message-IDs linked to it."""
+    """Each email ticket's `Thread`, read from and written to the queue's mail threads
+    (`Mailbox.link_mail` / `mail_thread`): shared by every process, durable on every backend."""
 
     def __init__(self, queue: HandoffQueue) -> None:
         self.queue = queue
 
-    @staticmethod
-    def key(ticket_id: str) -> str:
-        return f"mail-thread:{ticket_id}:".ljust(_THREAD_KEY_CHARS, "~")
-
     def get(self, ticket_id: str) -> Thread | None:
-        key = self.key(ticket_id)
-        stored = self.queue.take_pending(key, _THREAD_MAX_AGE)
-        if stored is None:
-            return None
-        self.queue.set_pending(key, stored)  # reading takes it: put it back
-        return Thread(str(stored.get("subject") or ""),
-                      tuple(str(i) for i in stored.get("ids") or ()))
+        subject, ids = self.queue.mail_thread(ticket_id)
+        return Thread(subject, tuple(ids)) if ids else None
 
     def put(self, ticket_id: str, thread: Thread) -> None:
-        self.queue.set_pending(self.key(ticket_id),
-                               {"subject": thread.subject, "ids": list(thread.ids)})
+        for message_id in thread.ids:
+            self.queue.link_mail(message_id, ticket_id, thread.subject or None)
 
     def extend(self, ticket_id: str, *message_id: str, subject: str = "") -> Thread:
         """The thread with these ids added (created with `subject` when there is none)."""
-        thread = (self.get(ticket_id) or Thread(subject)).added(*message_id)
-        self.put(ticket_id, thread)
-        return thread
+        for mid in message_id:
+            if mid:
+                self.queue.link_mail(mid, ticket_id, subject or None)
+        return self.get(ticket_id) or Thread(subject)
 
 
 def outgoing(*, kind: str, to: str, subject: str, body: str, sender: str,
@@ -195,8 +183,9 @@ class SmtpRelay:
                 try:
                     smtp.send_message(msg)
                     results.append(None)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-                        smtplib.SMTPDataError) as exc:
+                except smtplib.SMTPServerDisconnected:
+                    raise  # the rest of the batch fails with it, below
+                except (smtplib.SMTPException, UnicodeError) as exc:  # this mail only
                     results.append(f"refused by the relay: {exc}")
         except (OSError, smtplib.SMTPException, MailError) as exc:
             results += [f"relay {s.smtp_host}:{s.smtp_port}: {exc}"] * (
@@ -261,9 +250,10 @@ class Dispatcher:
     def _off(self) -> None:
         if not self._warned:
             self._warned = True
-            log.warning("ASSISTANT_SMTP_HOST is not set: mail is kept in the outbox and not "
-                        "sent; set it (and ASSISTANT_SMTP_USER/PASSWORD if the relay needs a "
-                        "login), then run `assistant mail flush`")
+            log.warning("ASSISTANT_SMTP_HOST is not set: this process sends no mail, it "
+                        "is kept in the outbox for `assistant mail serve` or `assistant mail "
+                        "flush` with a relay set (ASSISTANT_SMTP_HOST, and ASSISTANT_SMTP_USER/"
+                        "PASSWORD if it needs a login)")
 
     def deliver(self, rows: list[dict]) -> FlushResult:
         """Try these outbox rows now (each with its `id`); failures stay queued."""

@@ -112,10 +112,12 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "ALTER TABLE tickets ADD COLUMN contact TEXT",
         "ALTER TABLE tickets ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX IF NOT EXISTS tickets_team_status ON tickets(team, status, seq)",
-        # Every Message-ID of a ticket's email thread, in and out: a reply names one of them.
+        # Every Message-ID of a ticket's email thread, in and out, in order: a reply names
+        # one of them, and the next mail's In-Reply-To and References come from them.
         """CREATE TABLE IF NOT EXISTS mail_threads (
-            message_id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, at TEXT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS mail_threads_ticket ON mail_threads(ticket_id)",
+            id {id}, message_id TEXT NOT NULL UNIQUE, ticket_id TEXT NOT NULL,
+            subject TEXT, at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS mail_threads_ticket ON mail_threads(ticket_id, id)",
         # Mail waiting for the relay (durable: a relay down loses nothing).
         """CREATE TABLE IF NOT EXISTS mail_outbox (
             id {id}, ticket_id TEXT, kind TEXT NOT NULL, to_addr TEXT NOT NULL,
@@ -620,13 +622,21 @@ class SqlHandoffQueue:
 
     # ------------------------------------------------------------ mail
 
-    def link_mail(self, message_id: str, ticket_id: str) -> None:
+    def link_mail(self, message_id: str, ticket_id: str, subject: str | None = None) -> None:
         """A Message-ID of the ticket's thread (a mail in or out): a reply naming it is the
-        ticket's."""
+        ticket's. An id already linked keeps its ticket."""
         with self.tx() as t:
-            t.all("INSERT INTO mail_threads (message_id, ticket_id, at) VALUES (?, ?, ?) "
-                  "ON CONFLICT (message_id) DO NOTHING",
-                  (plain_key(message_id), ticket_id, stamp(self.clock())))
+            t.all("INSERT INTO mail_threads (message_id, ticket_id, subject, at) VALUES"
+                  " (?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+                  (plain_key(message_id), ticket_id, clean(subject), stamp(self.clock())))
+
+    def mail_thread(self, ticket_id: str) -> tuple[str, builtins.list[str]]:
+        """The thread's subject (the first one linked) and its Message-IDs, oldest first."""
+        with self.tx(durable=False) as t:
+            rows = t.all("SELECT message_id, subject FROM mail_threads WHERE ticket_id = ?"
+                         " ORDER BY id", (ticket_id,))
+        subject = next((r["subject"] for r in rows if r["subject"]), "")
+        return subject, [r["message_id"] for r in rows]
 
     def mail_ticket(self, message_ids: builtins.list[str]) -> str | None:
         """The ticket of the first id that belongs to a thread (In-Reply-To, then References

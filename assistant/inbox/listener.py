@@ -68,6 +68,17 @@ class _Controller(Controller):
     """aiosmtpd's threaded controller, also on port 0 (the port the system chose is read
     back before the start-up check connects to it)."""
 
+    def start(self) -> None:
+        try:
+            super().start()
+        except BaseException:  # e.g. the port is taken: let go of the loop it made
+            if self._thread is not None:
+                self._thread.join()
+                self._thread = None
+            if not self.loop.is_closed():
+                self.loop.close()
+            raise
+
     def _trigger_server(self) -> None:
         sockets = getattr(self.server, "sockets", None)
         if self.port == 0 and sockets:

@@ -164,6 +164,13 @@ def test_mail_threads_find_their_ticket(make_queue):
     q.link_mail("<out-1@support.example>", "another")  # an id belongs to its first ticket
     assert q.mail_ticket(["<unknown@x>", "<out-1@support.example>"]) == t.id
     assert q.mail_ticket(["<unknown@x>"]) is None and q.mail_ticket([]) is None
+    assert q.mail_thread(t.id) == ("", ["<in-1@example.org>", "<out-1@support.example>"])
+    q.link_mail("<in-2@example.org>", t.id, "Withdrawal missing 提币")
+    q.link_mail("<out-2@support.example>", t.id, "Re: Withdrawal missing 提币")
+    assert q.mail_thread(t.id) == ("Withdrawal missing 提币", [
+        "<in-1@example.org>", "<out-1@support.example>", "<in-2@example.org>",
+        "<out-2@support.example>"])
+    assert q.mail_thread("another") == ("", [])
 
 
 def test_the_outbox_keeps_mail_until_sent_and_counts_failures(make_queue):

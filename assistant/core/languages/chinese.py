@@ -60,6 +60,14 @@ LANGUAGE = Language(
                         "也可以附上您的意见。如果问题仍未解决，请回复告诉我们，工单会重新打开。"),
         "mail_reopened": "您的工单 {ticket_id} 已重新打开，客服人员会在 24 小时内回复这封邮件。",
     },
+    canned_replies={
+        "greeting": "您好，感谢您的耐心等待。我正在查看您的工单 {ticket_id}。",
+        "ask_tx_hash": "请发送这笔转账的交易哈希（TxID），可以在 TokenPocket 的交易详情或区块浏览器中复制。",
+        "checking_chain": "收到，我们正在链上核实这笔交易，有结果会第一时间在这里回复您。",
+        "never_share_secret": ("请不要向任何人（包括我们）透露您的助记词、私钥或密码，TokenPocket "
+                               "客服绝不会索要这些信息。"),
+        "closing": "请问还有其他可以帮您的吗？如果没有，我将关闭此工单。感谢您联系 TokenPocket 客服。",
+    },
     placeholder_defaults={"chain": "对应网络", "tx_hash": "您的交易哈希", "amount": "该笔金额",
                           "token": "该代币", "address": "该地址"},
     detail_labels={

@@ -75,6 +75,21 @@ LANGUAGE = Language(
         "mail_reopened": ("Your ticket {ticket_id} is open again: a member of our support team "
                           "will answer this email within 24 hours."),
     },
+    # What agents often write, one click away in the console (their own words may follow).
+    canned_replies={
+        "greeting": ("Hello, thank you for waiting. I'm looking at your ticket {ticket_id} "
+                     "now."),
+        "ask_tx_hash": ("Could you send the transaction hash (TxID) of this transfer? You can "
+                        "copy it from the transaction's details in TokenPocket or from the "
+                        "block explorer."),
+        "checking_chain": ("Thank you. We are checking this transaction on the blockchain now "
+                           "and will reply here as soon as we know more."),
+        "never_share_secret": ("Please never share your recovery phrase, private key or "
+                               "password with anyone, including us: TokenPocket support will "
+                               "never ask for them."),
+        "closing": ("Is there anything else I can help you with? If not, I'll close this "
+                    "ticket. Thank you for contacting TokenPocket support."),
+    },
     placeholder_defaults={
         "problem": "a short description of the problem", "chain": "the network",
         "tx_hash": "your transaction hash", "amount": "the amount", "token": "the token",

@@ -16,6 +16,12 @@ MESSAGE_KEYS: tuple[str, ...] = (
     "mail_answer_end", "mail_reply_end", "mail_resolved", "mail_rating", "mail_reopened",
 )
 
+#: Keys of every language's `canned_replies`: the agent console's quick replies, in the order
+#: it shows them. Placeholders: {ticket_id}, {support_email}.
+CANNED_KEYS: tuple[str, ...] = (
+    "greeting", "ask_tx_hash", "checking_chain", "never_share_secret", "closing",
+)
+
 
 @dataclass(frozen=True)
 class Language:
@@ -48,6 +54,7 @@ class Language:
     bip39: tuple[str, ...] = ()                 # python-mnemonic word list names
     follows_user_script: bool = False           # replies converted to the user's script
     cjk_typography: bool = False                # full-width punctuation rules (linter)
+    canned_replies: Mapping[str, str] = field(default_factory=dict)  # CANNED_KEYS -> text
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def message(self, key: str, **values: object) -> str:

@@ -117,3 +117,10 @@ def agent_draft(ticket_id: str, agent: AgentName, a: AssistantDep) -> dict:
     """Draft a KB article from this resolved ticket (409 before it is resolved): written to
     the drafts folder for an editor, who publishes it with `assistant publish-draft`."""
     return a.draft_article(ticket_id)
+
+
+@router.get("/tickets/{ticket_id}/assist")
+def agent_assist(ticket_id: str, agent: AgentName, a: AssistantDep) -> dict:
+    """Help answering, in the user's language: the details given and missing, the articles
+    that fit the conversation with their steps, and canned replies."""
+    return a.assist(ticket_id)

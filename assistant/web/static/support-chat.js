@@ -241,13 +241,17 @@ export function wasRedacted(data, sent) {
 // ------------------------------------------------------------------ styles
 
 const CSS = `
-:host { all: initial; display: block; font-family: system-ui, -apple-system, "Segoe UI", Roboto,
-  "Noto Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; font-size: 16px;
-  line-height: 1.5; color: #1a202c; text-align: left; direction: ltr;
+:host { all: initial; display: block;
   --sc-accent: #0b5bd3; --sc-accent-text: #fff; --sc-text: #1a202c; --sc-muted: #4a5568;
   --sc-border: #cbd5e0; --sc-bg: #f5f7fb; --sc-card: #fff; --sc-agent: #e6f4ea;
   --sc-focus: #f59e0b; --sc-human: #9a3412; }
 *, *::before, *::after { box-sizing: border-box; }
+/* Set on the two top boxes, not only inherited from the host: a page rule such as
+   "* { font-family: serif !important }" reaches the host element but not these. */
+.launcher, .panel { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans",
+  "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; font-size: 16px;
+  font-style: normal; font-weight: 400; line-height: 1.5; letter-spacing: normal;
+  text-align: left; text-transform: none; direction: ltr; visibility: visible; }
 [hidden] { display: none !important; }
 :focus-visible { outline: 3px solid var(--sc-focus); outline-offset: 2px; }
 .vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
@@ -391,6 +395,22 @@ function freshState() {
 }
 
 let counter = 0;
+let htmlPolicy;
+
+/** Article HTML for innerHTML. It was rendered and sanitised on the server (no raw HTML,
+ * allow-listed tags and links); a page enforcing Trusted Types lets it through by allowing the
+ * policy "support-chat" (`trusted-types support-chat`). */
+function trustedHTML(html) {
+  if (htmlPolicy === undefined) {
+    htmlPolicy = null;
+    try {
+      if (window.trustedTypes) htmlPolicy = window.trustedTypes.createPolicy("support-chat", { createHTML: (s) => s });
+    } catch {
+      // the page does not allow this policy: innerHTML refuses, the caller falls back
+    }
+  }
+  return htmlPolicy ? htmlPolicy.createHTML(html) : html;
+}
 
 // ------------------------------------------------------------------ the element
 
@@ -824,14 +844,14 @@ export class SupportChat extends HTMLElement {
     if (html) {
       const body = el("div", { class: "article-body" });
       try {
-        body.innerHTML = html;
+        body.innerHTML = trustedHTML(html);
         for (const a of body.querySelectorAll("a[href]")) {
           a.target = "_blank";
           a.rel = "noopener noreferrer nofollow";
         }
         parts.push(body);
       } catch {
-        // a page enforcing Trusted Types refuses HTML: the link below still opens the article
+        // a page enforcing Trusted Types without allowing the policy: the link still opens it
       }
     }
     parts.push(this.articleLink(m, m.lang));
@@ -1071,6 +1091,7 @@ export class SupportChat extends HTMLElement {
     tk.status = r.data.status || tk.status;
     tk.position = r.data.position ?? null;
     tk.eta_minutes = r.data.eta_minutes ?? null;
+    if ("reopen_until" in r.data) tk.reopenUntil = r.data.reopen_until;
     this.renderTicket();
     const messages = Array.isArray(r.data.messages) ? r.data.messages : [];
     for (const m of messages.slice(tk.seen || 0)) {
@@ -1101,8 +1122,8 @@ export class SupportChat extends HTMLElement {
     const body = node.querySelector(".text");
     if (tk.rated) body.append(el("p", { class: "status-line", text: this.tr("chat.rated") }));
     else body.append(this.ratingForm(tk));
-    if (tk.reopen === "gone") body.append(this.reopenGone());
-    else body.append(this.reopenControl(tk, node));
+    if (reopenable(tk)) body.append(this.reopenControl(tk, node));
+    else body.append(this.reopenGone());
     return node;
   }
 
@@ -1203,6 +1224,14 @@ export class SupportChat extends HTMLElement {
         },
       }));
   }
+}
+
+/** Whether "still not solved" is offered: not after a refusal, nor when the server says the
+ * time to reopen is over (`reopen_until` null or past; a server that does not say is asked). */
+function reopenable(tk) {
+  if (tk.reopen === "gone") return false;
+  if (tk.reopenUntil === undefined) return true;
+  return Boolean(tk.reopenUntil) && !(Date.parse(tk.reopenUntil) < Date.now());
 }
 
 function disable(container) {
