@@ -63,6 +63,22 @@ def new_message_id(sender: str) -> str:
     return f"<{secrets.token_urlsafe(18)}@{domain}>"
 
 
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
+_MD_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def plain_text(markdown: str) -> str:
+    """Article Markdown as a plain-text mail reads it: links as `text <url>`, no emphasis
+    marks, headings and code as their text; lists and line breaks stay as written."""
+    text = _MD_LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2)
+                        else f"{m.group(1)} <{m.group(2)}>", markdown)
+    text = _MD_EMPHASIS.sub(r"\2", text)
+    text = _MD_HEADING.sub("", text)
+    return _MD_CODE.sub(r"\1", text)
+
+
 def message_ids(header: str | None) -> list[str]:
     """The `<...>` ids in an In-Reply-To or References header, in order."""
     return _MESSAGE_ID.findall(header or "")
@@ -153,7 +169,7 @@ def compose(row: dict, sender: str, reply_to: str | None = None) -> EmailMessage
     if row.get("kind") in AUTOMATIC:
         msg["Auto-Submitted"] = "auto-replied"
         msg["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies to robots
-    msg.set_content(row["body"], charset="utf-8")
+    msg.set_content(plain_text(row["body"]), charset="utf-8")
     return msg
 
 

@@ -21,6 +21,7 @@ from assistant.handoff.outbox import (
     message_ids,
     new_message_id,
     outgoing,
+    plain_text,
     reply_subject,
 )
 from assistant.understanding.redaction import PHRASE_MARK
@@ -264,3 +265,14 @@ def test_the_relay_login_is_used_when_set(make_queue, tmp_path):
                 smtp.sendmail(SUPPORT, [USER], b"Subject: x\r\n\r\nx")
         finally:
             relay.stop()
+
+
+def test_article_markdown_reads_as_plain_text_in_a_mail():
+    steps = ("## Steps\n1. Open **Wallet** → `Settings`.\n2. See [the guide](https://help.example/a)"
+             " or <https://help.example>.\n3. Write to [service@tokenpocket.pro](service@tokenpocket.pro).")
+    text = plain_text(steps)
+    assert text == ("Steps\n1. Open Wallet → Settings.\n2. See the guide <https://help.example/a>"
+                    " or <https://help.example>.\n3. Write to service@tokenpocket.pro.")
+    msg = compose({"to": "u@example.org", "subject": "Re: x", "body": steps,
+                   "message_id": "<m@x>", "kind": "reply"}, "support@example.org")
+    assert "**" not in msg.get_content() and "the guide <https://help.example/a>" in msg.get_content()
