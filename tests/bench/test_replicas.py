@@ -142,9 +142,11 @@ def test_killing_a_replica_under_load_loses_no_acknowledged_ticket(cluster):
             f.result()
     assert killed_at, "the replica was never killed"
     assert len(acknowledged) + len(failures) == 60
-    # The balancer retries what the dead replica dropped: at most a couple of requests fail,
-    # and only around the kill; everything later is served.
-    assert len(failures) <= 2, failures
+    # The balancer retries what the dead replica refused; only the requests it was already
+    # processing can fail (a POST is not replayed), at most one per client, and only at the
+    # kill: everything later is served.
+    clients = 4
+    assert len(failures) <= clients, failures
     assert all(t - killed_at[0] < 5 for t, _ in failures), failures
     with httpx.Client() as client:
         for tid in acknowledged:
