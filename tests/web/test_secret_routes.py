@@ -1,8 +1,9 @@
 """Secrets sent through every route of a real server: nothing stored, logged or echoed.
 
 Every shape of the red-team generator goes to `/answer` (as a conversation, split messages
-included), `/search`, `/feedback`, a ticket's messages, an agent's reply and resolution and
-the rating comment. Then everything the server wrote is searched: the SQLite file and its
+included), `/search`, `/feedback`, a ticket's messages, an agent's internal note, escalation
+reason, reply and resolution, the rating comment and the user's reopening message; the agent
+assist view and the draft article made from the ticket are searched too. Then everything the server wrote is searched: the SQLite file and its
 WAL, a SQL dump, the log (queries logged at DEBUG), `/metrics`, `/admin/stats`, the gaps
 report and every response.
 """
@@ -66,13 +67,24 @@ def _send_case(client: httpx.Client, case, responses: list[str]) -> None:
                                      headers=owner).text)
     responses.append(client.post(f"/agent/tickets/{tid}/claim", headers=agent).text)
     joined = " ".join(case.messages)
-    responses.append(client.post(f"/agent/tickets/{tid}/reply", headers=agent,
+    ticket_api = f"/agent/tickets/{tid}"
+    responses.append(client.post(ticket_api + "/notes", headers=agent,
                                  json={"text": joined}).text)
-    responses.append(client.post(f"/agent/tickets/{tid}/resolve", headers=agent,
+    responses.append(client.post(ticket_api + "/escalate", headers=agent,
+                                 json={"team": "tier2", "reason": joined}).text)
+    responses.append(client.post(ticket_api + "/claim", headers=agent).text)
+    responses.append(client.get(ticket_api + "/assist", headers=agent).text)
+    responses.append(client.post(ticket_api + "/reply", headers=agent,
+                                 json={"text": joined}).text)
+    responses.append(client.post(ticket_api + "/resolve", headers=agent,
                                  json={"resolution": joined}).text)
     responses.append(client.post(f"/tickets/{tid}/rating", headers=owner,
                                  json={"score": 1, "comment": joined}).text)
+    responses.append(client.post(ticket_api + "/draft", headers=agent).text)
+    responses.append(client.post(f"/tickets/{tid}/reopen", headers=owner,
+                                 json={"text": joined}).text)
     responses.append(client.get(f"/tickets/{tid}", headers=owner).text)
+    responses.append(client.get(ticket_api, headers=agent).text)
 
 
 def _everything_written(srv: LiveServer, data: Path, env: dict, responses: list[str]) -> str:
@@ -87,7 +99,7 @@ def _everything_written(srv: LiveServer, data: Path, env: dict, responses: list[
     parts += [gaps.stdout, gaps.stderr]
     with sqlite3.connect(db) as conn:
         parts.append("\n".join(conn.iterdump()))
-    for f in data.iterdir():  # the database, its WAL and shared memory, the log
+    for f in data.rglob("*"):  # the database, its WAL and shared memory, the log, drafts
         if f.is_file():
             parts.append(f.read_bytes().decode("utf-8", "replace"))
     return "\n".join(parts)
@@ -102,5 +114,7 @@ def test_no_secret_survives_any_route(server):
             _send_case(client, case, responses)
     blob = _everything_written(srv, data, env, responses)
     assert "ticket" in blob and len(blob) > 100_000  # the routes did store and answer
+    assert '"role": "note"' in blob or "'note'" in blob or '"note"' in blob  # notes stored
+    assert "reopened by the user" in blob and "escalated from tier1 to tier2" in blob
     leaked = {c.shape: found for c in cases if (found := leaks(c, blob))}
     assert leaked == {}, json.dumps(leaked, ensure_ascii=False)[:2000]
