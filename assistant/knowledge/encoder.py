@@ -6,6 +6,9 @@ Its own module so that both backends (sentence-transformers in `embedding.py`, o
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -16,6 +19,7 @@ import numpy as np
 from assistant.core.config import DEFAULT_MODEL
 
 _BUNDLED_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+log = logging.getLogger("assistant.knowledge.encoder")
 
 
 @runtime_checkable
@@ -82,14 +86,55 @@ class QueryCache:
         with self._cache_lock:
             self._cache.clear()
 
-    def prime(self, texts: list[str]) -> None:
-        """Batch-encode texts into the query cache (offline eval: same vectors, much faster)."""
+    def prime(self, texts: list[str], store: Path | None = None) -> None:
+        """Batch-encode texts into the query cache (offline eval: same vectors, much faster).
+
+        `store`: a file of vectors this same model computed before (offline tools name one
+        per model digest). Texts found there are not encoded again, and the new ones are
+        added to it, so a second lint of a KB with one edited article embeds only that
+        article's questions."""
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         self._cache_size = max(self._cache_size, len(self._cache) + len(todo))
-        for start in range(0, len(todo), 1024):
-            part = todo[start:start + 1024]
+        saved = _read_store(store) if store is not None else {}
+        found = {t: saved[k] for t in todo if (k := text_key(t)) in saved}
+        missing = [t for t in todo if t not in found]
+        with self._cache_lock:
+            for text, vec in found.items():
+                vec.setflags(write=False)
+                self._cache[text] = vec
+        for start in range(0, len(missing), 1024):
+            part = missing[start:start + 1024]
             vecs = self.encode(part)
             with self._cache_lock:
                 for text, vec in zip(part, vecs):
                     vec.setflags(write=False)
                     self._cache[text] = vec
+        if store is not None and missing:
+            saved.update((text_key(t), self._cache[t]) for t in missing)
+            _write_store(store, saved)
+
+
+def text_key(text: str) -> str:
+    """A text's key in a vector store: its hash (the store never holds the text)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _read_store(path: Path) -> dict[str, np.ndarray]:
+    """Vectors by key; an unreadable or missing store is empty (it is only a cache)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return dict(zip(data["keys"].tolist(), data["vectors"]))
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _write_store(path: Path, vectors: dict[str, np.ndarray]) -> None:
+    """Written whole to a temporary file, then renamed: readers never see half a store."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        keys = list(vectors)
+        np.savez(tmp, keys=np.array(keys), vectors=np.stack([vectors[k] for k in keys]))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only cache folder only costs the next run's time
+        log.warning("query vectors not saved to %s: %s", path, exc)

@@ -98,8 +98,13 @@ def is_stale(kb_dir: Path, index_dir: Path, model: str, backend: str | None = No
 def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: str,
                 progress: Progress | None = None, intent_dense_weight: float = 0.5,
                 intent_c: float = 10.0, article_classifier_max_ids: int = 300,
-                threads: int = 1, publish: bool = True) -> BuildResult:
+                threads: int = 1, publish: bool = True,
+                reuse_from: Path | None = None) -> BuildResult:
     """Validate `kb_dir` and publish a new index under `out_dir`.
+
+    Vectors, tokens and classifier starting points are reused from the index published in
+    `reuse_from` (default `out_dir`) where the model is the same: a build into a fresh folder
+    (the linter's) then costs what a rebuild of the changed articles costs.
 
     With `publish=False` the new version is only placed under `out_dir/versions/` (not made
     current), so it can be checked first; `index.activate(out_dir, result.path)` publishes it.
@@ -117,7 +122,7 @@ def build_index(kb_dir: Path, out_dir: Path, embedder: Embedder, *, model_name: 
     kb_hash = content_hash(kb_dir)
     entries = _entries(kb.articles)
     backend = str(getattr(embedder, "backend", "torch"))
-    previous = _previous(out_dir, model_name, backend, _model_digest(embedder))
+    previous = _previous(reuse_from or out_dir, model_name, backend, _model_digest(embedder))
     texts = [e.text for e in entries] + list(kb.out_of_scope)
     vectors, embedded, reused = _embed(texts, embedder, previous.cache if previous else {},
                                        progress)
@@ -247,6 +252,13 @@ def _load_tokens(folder: Path) -> dict[str, list[str]]:
         return {}
     tokens = data.get("tokens", {})
     return tokens if isinstance(tokens, dict) else {}
+
+
+def query_store(settings: "Settings", embedder: Embedder) -> Path | None:
+    """Where offline tools (lint, the checked build) keep this model's query vectors between
+    runs; None for a model without files (nothing identifies its vectors)."""
+    digest = _model_digest(embedder)
+    return settings.model_cache_dir / f"query-vectors-{digest[:16]}.npz" if digest else None
 
 
 def _model_digest(embedder: Embedder) -> str:

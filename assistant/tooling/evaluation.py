@@ -113,8 +113,12 @@ def _check_row(d: dict, known_ids: set[str] | None) -> list[str]:
 
 def observe(assistant: Assistant, rows: list[EvalRow],
             progress: Callable[[int, int], None] | None = None,
-            tickets: bool = True, batch_embed: bool = False) -> list[Observation]:
+            tickets: bool = True, batch_embed: bool = False,
+            store: Path | None = None) -> list[Observation]:
     """Run the assistant on every row (tickets, unless off, go to the assistant's queue).
+
+    `store`: with `batch_embed`, a file of this model's query vectors kept between runs
+    (the checked build's; reports leave it off so they depend on nothing but the index).
 
     `batch_embed` embeds all rows up front (large benchmark sets); latency then excludes
     the model, so the wallet eval leaves it off and reports the real per-query time.
@@ -124,7 +128,7 @@ def observe(assistant: Assistant, rows: list[EvalRow],
     if prime and batch_embed:
         from assistant.understanding.redaction import redact
 
-        prime([normalize(redact(r.text).text) for r in rows])
+        prime([normalize(redact(r.text).text) for r in rows], store=store)
     out = []
     for i, row in enumerate(rows, 1):
         _, trace = assistant.answer_with_trace(row.text, lang=row.lang,

@@ -18,7 +18,7 @@ from assistant.core import languages
 from assistant.tooling import evaluation as ev
 from assistant.knowledge import index as ix
 from assistant.deciding.answerer import Decision
-from assistant.tooling.build import build_options, BuildResult, build_index
+from assistant.tooling.build import BuildResult, build_index, build_options, query_store
 from assistant.core.config import Settings
 from assistant.knowledge.embedding import Embedder
 from assistant.core.errors import IndexLoadError
@@ -156,13 +156,15 @@ def run_eval(settings: Settings, root: Path, embedder: Embedder,
     """The assistant on the index published under `root`, over `rows` (no tickets).
 
     Query vectors are embedded in one batch and cached in the embedder, so the second index
-    reuses them (latency is not compared, only decisions).
+    reuses them (latency is not compared, only decisions), and kept on disk for the next
+    check (`query_store`).
     """
     assistant, tmp = ev.isolated_assistant(settings.model_copy(update={"index_dir": root}),
                                            embedder=embedder)
     with tmp:
         assistant.warm_up()
-        obs = ev.observe(assistant, rows, tickets=False, batch_embed=True)
+        obs = ev.observe(assistant, rows, tickets=False, batch_embed=True,
+                         store=query_store(settings, embedder))
         decisions = ev.redecide(obs, assistant.thresholds, assistant.handoff_flags)
         assistant.close()
     return obs, decisions

@@ -193,8 +193,9 @@ class _index_for:
             self.progress("building a temporary index of this KB")
         self._tmp = tempfile.TemporaryDirectory(prefix="assistant-lint-")
         root = Path(self._tmp.name) / "index"
+        # The published index's vectors and classifiers: only what changed is recomputed.
         build_index(self.kb_dir, root, self.embedder, model_name=self.settings.model,
-                    **build_options(self.settings))
+                    reuse_from=configured, **build_options(self.settings))
         return root
 
     def __exit__(self, *exc: object) -> None:
@@ -381,10 +382,16 @@ def check_duplicates(loaded: ix.LoadedIndex, kb: KnowledgeBase, embedder: Embedd
 
 
 def check_misrouted(assistant, kb: KnowledgeBase) -> list[Finding]:
-    """Each KB question through the real retriever: report those another article wins."""
+    """Each KB question through the real retriever: report those another article wins.
+
+    The questions' vectors are kept between runs (one store per model, in the model cache
+    folder): after an edit, only the changed questions are embedded again."""
+    from assistant.tooling.build import query_store
+
     prime = getattr(assistant.embedder, "prime", None)
     if prime:
-        prime([normalize(q) for a in kb.articles for q in a.questions])
+        prime([normalize(q) for a in kb.articles for q in a.questions],
+              store=query_store(assistant.settings, assistant.embedder))
     out = []
     for a in kb.articles:
         for q in a.questions:

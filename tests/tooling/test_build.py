@@ -221,3 +221,27 @@ def test_analyzed_texts_are_kept_for_the_next_build(tmp_path, embedder):
     data["analyzer"] = "another analyzer"  # a changed analyzer must not reuse old tokens
     (result.path / TOKENS_FILE).write_text(json.dumps(data), "utf-8")
     assert _load_tokens(result.path) == {}
+
+
+def test_a_build_into_a_fresh_folder_reuses_the_published_index(tmp_path, fake_embedder):
+    """The linter builds into a temporary folder: with `reuse_from` it embeds only what
+    changed since the published index, and scores exactly as a cold build would."""
+    kb = write_kb(tmp_path / "kb")
+    published = tmp_path / "index"
+    first = CountingEmbedder(fake_embedder)
+    build_index(kb, published, first, model_name=MODEL)
+    path = kb / "en" / "tx-failed.md"
+    path.write_text(path.read_text("utf-8").replace(
+        "  - 'failed transaction'", "  - 'failed transaction'\n  - 'tx reverted'"), "utf-8")
+    warm = CountingEmbedder(fake_embedder)
+    result = build_index(kb, tmp_path / "lint-tmp", warm, model_name=MODEL,
+                         reuse_from=published)
+    assert warm.texts == 1 and result.embedded == 1 and result.reused == first.texts
+    cold = build_index(kb, tmp_path / "cold", CountingEmbedder(fake_embedder), model_name=MODEL)
+    assert cold.embedded == first.texts + 1
+
+    def stored(root):
+        data = ix.read_arrays(ix.load_index(root).path / "embeddings.npz")
+        return dict(zip(data["keys"].tolist(), data["vectors"].tolist()))
+
+    assert stored(tmp_path / "lint-tmp") == stored(tmp_path / "cold")
