@@ -6,6 +6,7 @@ classifier and the queue. Entry points (API, CLI, eval) use only this class.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 import threading
@@ -204,6 +205,16 @@ def _replayed(texts: list[str]) -> list[str]:
     return out
 
 
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's malloc_trim). Loading the
+    model, the index and jieba's dictionary frees large temporary buffers that would
+    otherwise stay resident in every worker: about 30 MB each."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
+
+
 class Assistant:
     """The whole query path: redact, understand, retrieve, decide, word, hand off."""
 
@@ -256,6 +267,7 @@ class Assistant:
                 open_queue = getattr(self.queue, "open", None)
                 if open_queue:
                     open_queue()
+                release_free_memory()
         return self
 
     def _warm_segmenter(self) -> None:
@@ -265,8 +277,12 @@ class Assistant:
         if self._segmenter_warm:
             return
         self._segmenter_warm = True
-        threading.Thread(target=analyze, args=("钱包助记词",), daemon=True,
-                         name="jieba-warm-up").start()
+
+        def warm() -> None:
+            analyze("钱包助记词")
+            release_free_memory()
+
+        threading.Thread(target=warm, daemon=True, name="jieba-warm-up").start()
 
     def reload(self) -> bool:
         """Load the currently published index next to the serving one, then swap.

@@ -84,9 +84,12 @@ class StageClock:
         self._undo.clear()
 
 
-def _messages(n: int) -> list[str]:
+SETS = ("test", "dev", "blind/dev")
+
+
+def _messages(n: int, sets: tuple[str, ...] = SETS) -> list[str]:
     texts: list[str] = []
-    for rel in ("eval/test.jsonl", "eval/dev.jsonl", "eval/blind/dev.jsonl"):
+    for rel in (f"eval/{name}.jsonl" for name in sets):
         path = ROOT / rel
         if path.is_file():
             texts += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()
@@ -95,12 +98,12 @@ def _messages(n: int) -> list[str]:
     return texts[:n] or ["I forgot my wallet password", "钱包密码忘了怎么办"]
 
 
-def measure(n: int) -> dict:
+def measure(n: int, sets: tuple[str, ...] = SETS) -> dict:
     from assistant.service import Assistant
 
     s = load_settings(queue_dsn="memory://stages", query_cache_size=0, search_cache_size=0)
     a = Assistant(s).warm_up()
-    texts = _messages(n)
+    texts = _messages(n, sets)
     rng = random.Random(1)
     prefixes = [t[: max(3, min(len(t), rng.randint(4, 24)))] for t in texts]
     for t in texts[:30]:  # warm: first calls load lazily (jieba, caches of the libraries)
@@ -145,9 +148,11 @@ def table(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=400, help="messages per route")
+    p.add_argument("--sets", default=",".join(SETS),
+                   help="eval sets the messages come from (default: %(default)s)")
     p.add_argument("--json", type=Path, help="also write the numbers here")
     args = p.parse_args(argv)
-    report = measure(args.n)
+    report = measure(args.n, tuple(x for x in args.sets.split(",") if x))
     print(table(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
