@@ -20,7 +20,7 @@ from assistant.core.errors import IndexLoadError
 from assistant.core.types import OUT_OF_SCOPE, Article, Hit, Intent
 from assistant.knowledge.index import (Entry, VectorIndex, read_arrays, read_json, write_arrays,
                                        write_json)
-from assistant.understanding.text import SparseTfidf, analyze, detect_lang, normalize, sparse_dot
+from assistant.understanding.text import SparseTfidf, analyze, normalize, sparse_dot
 
 #: The lexical index in an index version: vocabulary and article ids (JSON), arrays (npz).
 LEXICAL_FILE = "lexical.json"
@@ -147,11 +147,8 @@ class HybridRetriever:
         self._by_article: dict[str, list[int]] = defaultdict(list)
         for i, e in enumerate(entries):
             self._by_article[e.article_id].append(i)
-        # Fuzzy matching compares the query with the questions in its own language: a
-        # question in the other language scores near nothing and doubles the cost.
-        self._by_article_lang: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, e in enumerate(entries):
-            self._by_article_lang[(e.article_id, e.lang)].append(i)
+        self._choices = {aid: [self._texts[i] for i in rows]
+                         for aid, rows in self._by_article.items()}
         # Built by the index build (`assistant.tooling.training.build_lexical`): servers
         # never train. Article bodies are its second, weaker field.
         if lexical is None and entries:
@@ -192,7 +189,7 @@ class HybridRetriever:
         prelim = {aid: combine(h, w, q.known_ratio) for aid, h in evidence.items()}
         shortlist = sorted(prelim, key=lambda a: (-prelim[a], a))[: max(k, self.candidates)]
         shortlist += [aid for aid in dict.fromkeys(include) if aid not in shortlist]
-        fuzzy = self._fuzzy(normalize(q.text), shortlist, detect_lang(q.text))
+        fuzzy = self._fuzzy(normalize(q.text), shortlist)
         hits = []
         for aid in shortlist:
             fz, matched = fuzzy.get(aid, (0.0, ""))
@@ -240,28 +237,27 @@ class HybridRetriever:
                 best_text[aid] = self._entries[p].text
         return best, best_text, body
 
-    def _fuzzy(self, query_norm: str, article_ids: list[str],
-               lang: str) -> dict[str, tuple[float, str]]:
-        """Typo-tolerant similarity of each article's closest question in the query's
-        language (every question when it has none there; re-ranking only), all articles'
-        questions scored in one rapidfuzz call."""
+    def _fuzzy(self, query_norm: str, article_ids: list[str]) -> dict[str, tuple[float, str]]:
+        """Typo-tolerant similarity of each article's closest question (re-ranking only),
+        all articles' questions scored in one rapidfuzz call."""
         if not query_norm:
             return {}
         flat: list[str] = []
         spans = []
         for aid in article_ids:
-            rows = self._by_article_lang.get((aid, lang)) or self._by_article.get(aid) or []
-            spans.append((aid, len(flat), rows))
-            flat.extend(self._texts[i] for i in rows)
+            choices = self._choices.get(aid) or []
+            spans.append((aid, len(flat), len(choices)))
+            flat.extend(choices)
         if not flat:
             return {}
         scores = process.cdist([query_norm], flat, scorer=fuzz.WRatio, dtype=np.float64,
                                workers=1)[0]
         out = {}
-        for aid, start, rows in spans:
-            if rows:
-                best = int(np.argmax(scores[start:start + len(rows)]))
-                out[aid] = (float(scores[start + best]) / 100.0, self._entries[rows[best]].text)
+        for aid, start, n in spans:
+            if n:
+                best = int(np.argmax(scores[start:start + n]))
+                out[aid] = (float(scores[start + best]) / 100.0,
+                            self._entries[self._by_article[aid][best]].text)
         return out
 
 

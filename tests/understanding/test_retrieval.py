@@ -54,19 +54,6 @@ def test_typos_still_match_lexically(handmade):
     assert hits[0].fuzzy > 0.8
 
 
-def test_fuzzy_matching_reads_the_questions_in_the_query_language(handmade):
-    """A Chinese query is compared with the Chinese questions only (the matched question says
-    which), an English one with the English; an article with no question in the query's
-    language still gets its fuzzy score from the others."""
-    zh = next(h for h in handmade.search(QueryFeatures("忘记钱包的密码", _unit(1, 0, 0), 0.0))
-              if h.id == "pw")
-    assert zh.fuzzy > 0.8 and handmade._fuzzy("忘记钱包的密码", ["pw"], "zh")["pw"][1] == "忘记钱包密码"
-    en = handmade._fuzzy("forgot my wallet password", ["pw", "nft"], "en")
-    assert en["pw"][1] == "forgot wallet password"
-    only_en = handmade._fuzzy("发送 nft", ["nft"], "zh")  # "nft" has no Chinese question
-    assert only_en["nft"][1] == "send an nft" and only_en["nft"][0] > 0
-
-
 def test_intent_prior_breaks_a_tie(handmade):
     tie = _unit(1, 1, 0)
     plain = handmade.search(QueryFeatures("", tie, 1.0))
