@@ -168,6 +168,8 @@ def test_the_embeddable_box_opens_the_chosen_article_in_the_help_centre(page, li
     box = search_box(page, "Need help?")
     box.press_sequentially("withdr", delay=40)
     expect(page.get_by_role("option")).to_have_count(4)
+    # The results of the whole input, not of a prefix still on screen: then Enter.
+    expect(page.get_by_role("option").first).to_contain_text("My withdrawal from an exchange")
     box.press("Enter")  # no option chosen with the arrows: the first one opens
     page.wait_for_url(re.compile(r"/\?article=exchange-withdrawal-not-arrived&lang=en$"))
     expect(page.get_by_role("heading", level=2, name=re.compile("My withdrawal from an exchange"))

@@ -6,6 +6,7 @@
 // secret, sent once in the reply that created the ticket, is kept with the ticket in
 // sessionStorage (this tab only) and sent as `Authorization: Bearer` on every ticket call.
 import { applyLang, bindLangSwitch, initialLang, stored, t } from "./i18n.js";
+import { el, renderText as renderMarkdown, withoutListedChoices } from "./markdown.js";
 
 const log = document.getElementById("log");
 const form = document.getElementById("composer");
@@ -55,17 +56,9 @@ async function call(method, url, body, secret) {
 
 // ------------------------------------------------------------------ rendering
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
+/** An answer's Markdown as DOM, its links made safe (article links open in the help centre). */
+export function renderText(text) {
+  return renderMarkdown(text, safeHref);
 }
 
 function safeHref(href) {
@@ -79,61 +72,6 @@ function safeHref(href) {
   }
 }
 
-const INLINE = /(\*\*[^*]+\*\*|`[^`]+`|\[[^\]]+\]\([^)\s]+\)|https?:\/\/[^\s)]+)/g;
-
-/** Inline Markdown (bold, code, links) as DOM nodes; everything else stays text. */
-function inline(text) {
-  const frag = document.createDocumentFragment();
-  let last = 0;
-  for (const m of text.matchAll(INLINE)) {
-    frag.append(text.slice(last, m.index));
-    const tok = m[0];
-    if (tok.startsWith("**")) frag.append(el("strong", { text: tok.slice(2, -2) }));
-    else if (tok.startsWith("`")) frag.append(el("code", { text: tok.slice(1, -1) }));
-    else {
-      const link = tok.startsWith("[") ? /^\[([^\]]+)\]\(([^)\s]+)\)$/.exec(tok) : [tok, tok, tok];
-      const href = safeHref(link[2]);
-      frag.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text: link[1] }) : link[1]);
-    }
-    last = m.index + tok.length;
-  }
-  frag.append(text.slice(last));
-  return frag;
-}
-
-/** An answer's Markdown (paragraphs, numbered and bulleted lists, inline marks) as DOM. */
-export function renderText(text) {
-  const frag = document.createDocumentFragment();
-  let para = null;
-  let list = null;
-  for (const raw of String(text || "").split("\n")) {
-    const line = raw.trimEnd();
-    const numbered = /^\s*\d+[.)]\s+(.*)$/.exec(line);
-    const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
-    if (numbered || bullet) {
-      const tag = numbered ? "ol" : "ul";
-      if (!list || list.tagName.toLowerCase() !== tag) {
-        list = el(tag);
-        frag.append(list);
-      }
-      list.append(el("li", {}, inline((numbered || bullet)[1])));
-      para = null;
-    } else if (!line.trim()) {
-      para = null;
-      list = null;
-    } else if (list && /^\s{2,}\S/.test(raw)) {
-      list.lastChild.append(" ", inline(line.trim())); // continuation of a list item
-    } else {
-      list = null;
-      if (para) para.append(el("br"), inline(line));
-      else {
-        para = el("p", {}, inline(line));
-        frag.append(para);
-      }
-    }
-  }
-  return frag;
-}
 
 function bubble(role, ...content) {
   const who = { user: "chat.you", bot: "chat.bot", agent: "chat.agent" }[role];
@@ -193,11 +131,6 @@ function follow(lang) {
   document.title = t(lang, "chat.title");
 }
 
-/** A clarify's text without its numbered list: the choices are shown once, as buttons. */
-export function withoutListedChoices(text, titles) {
-  const listed = new Set(titles.map((title, i) => `${i + 1}. ${title}`));
-  return text.split("\n").filter((line) => !listed.has(line.trim())).join("\n").trim();
-}
 
 function showReply(reply, query) {
   follow(reply.lang);
